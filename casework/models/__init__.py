@@ -1,0 +1,35 @@
+"""SQLAlchemy models. Import from here so Alembic and the application see one metadata."""
+
+from casework.models.base import Base
+from casework.models.cases import (
+    ApprovalRequest,
+    Attachment,
+    Case,
+    CaseEvent,
+    Intervention,
+    Referral,
+    Responsibility,
+)
+from casework.models.organisation import LocalAuthority, School, User, UserSchool, WebSession
+from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
+
+__all__ = [
+    "ApprovalRequest",
+    "Attachment",
+    "Base",
+    "Case",
+    "CaseEvent",
+    "Contact",
+    "Enrolment",
+    "Family",
+    "Intervention",
+    "LocalAuthority",
+    "Pupil",
+    "PupilContact",
+    "Referral",
+    "Responsibility",
+    "School",
+    "User",
+    "UserSchool",
+    "WebSession",
+]

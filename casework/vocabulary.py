@@ -1,0 +1,158 @@
+"""The domain's words, as the seeds use them: stages, roles, interventions, outcomes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """DfE support-first stages (Working together to improve school attendance), plus Closed."""
+
+    EXPECT = "expect"
+    MONITOR = "monitor"
+    LISTEN = "listen_and_understand"
+    FACILITATE = "facilitate_support"
+    FORMALISE = "formalise_support"
+    ENFORCE = "enforce"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self]
+
+
+STAGE_LABELS = {
+    Stage.EXPECT: "Expect",
+    Stage.MONITOR: "Monitor",
+    Stage.LISTEN: "Listen and understand",
+    Stage.FACILITATE: "Facilitate support",
+    Stage.FORMALISE: "Formalise support",
+    Stage.ENFORCE: "Enforce",
+    Stage.CLOSED: "Closed",
+}
+
+# The open stages in their support-first order; position is what "skip" and "step down" mean.
+OPEN_STAGES: tuple[Stage, ...] = (
+    Stage.EXPECT,
+    Stage.MONITOR,
+    Stage.LISTEN,
+    Stage.FACILITATE,
+    Stage.FORMALISE,
+    Stage.ENFORCE,
+)
+
+
+class CaseKind(StrEnum):
+    """Irregular attendance follows the support-first path; a term-time holiday may go straight
+    to Enforce because support is not appropriate (RULES.md §2.6)."""
+
+    IRREGULAR_ATTENDANCE = "irregular_attendance"
+    TERM_TIME_HOLIDAY = "term_time_holiday"
+
+
+class Outcome(StrEnum):
+    IMPROVED = "improved"
+    LEFT_ROLL = "left_roll"
+    MOVED_AWAY = "moved_away"
+    ELECTIVE_HOME_EDUCATION = "elective_home_education"
+    CHILDREN_MISSING_EDUCATION = "children_missing_education"
+    OTHER = "other"
+
+
+class Role(StrEnum):
+    SCHOOL_STAFF = "school_staff"
+    TRADED_OFFICER = "traded_officer"
+    STATUTORY_OFFICER = "statutory_officer"
+    LA_MANAGER = "la_manager"
+    ADMIN = "admin"
+
+
+class Team(StrEnum):
+    """Who holds a case: the school, the LA's traded attendance service or its statutory team.
+
+    Family First, Early Help, social care and other agencies are referrals recorded as
+    interventions: the case stays with the officer who "must continue to meet" (Knowsley)."""
+
+    SCHOOL = "school"
+    TRADED = "traded"
+    STATUTORY = "statutory"
+
+
+ROLE_TEAM = {
+    Role.SCHOOL_STAFF: Team.SCHOOL,
+    Role.TRADED_OFFICER: Team.TRADED,
+    Role.STATUTORY_OFFICER: Team.STATUTORY,
+}
+
+
+class InterventionKind(StrEnum):
+    PHONE_CALL = "phone_call"
+    LETTER = "letter"
+    MEETING_WITH_PARENT = "meeting_with_parent"
+    HOME_VISIT = "home_visit"
+    PUPIL_CHECK_IN = "pupil_check_in"
+    ATTENDANCE_CONCERN_MEETING = "attendance_concern_meeting"
+    EARLY_HELP_ASSESSMENT = "early_help_assessment"
+    TEAM_AROUND_THE_FAMILY = "team_around_the_family"
+    ATTENDANCE_IMPROVEMENT_MEETING = "attendance_improvement_meeting"
+    REFERRAL = "referral"
+    ATTENDANCE_CONTRACT = "attendance_contract"
+    NOTICE_TO_IMPROVE = "notice_to_improve"
+    PENALTY_NOTICE = "penalty_notice"
+    INTERVIEW_UNDER_CAUTION = "interview_under_caution"
+    ESO_CONSIDERATION = "education_supervision_order_consideration"
+
+
+class Engagement(StrEnum):
+    """Whether the family engaged with an intervention: the heart of "support did not work"."""
+
+    ENGAGED = "engaged"
+    PARTLY = "partly_engaged"
+    NOT_ENGAGED = "not_engaged"
+    DECLINED = "declined"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class InterventionOutcome(StrEnum):
+    PENDING = "pending"
+    IMPROVED = "improved"
+    SOME_IMPROVEMENT = "some_improvement"
+    NOT_IMPROVED = "not_improved"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+
+
+class ReferralStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    USED = "used"
+
+
+class Session(StrEnum):
+    AM = "AM"
+    PM = "PM"
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    STAGE_CHANGED = "stage_changed"
+    NOTICE_TO_IMPROVE_ISSUED = "notice_to_improve_issued"
+    PROSECUTION_STARTED = "prosecution_started"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    INTERVENTION_RECORDED = "intervention_recorded"
+    ASSIGNED = "assigned"
+    REFERRED = "referred"
+    REFERRAL_ACCEPTED = "referral_accepted"
+    REFERRAL_RETURNED = "referral_returned"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_DECIDED = "approval_decided"
+    ATTACHMENT_ADDED = "attachment_added"
+    NOTE = "note"

@@ -1,0 +1,102 @@
+"""LA profiles: each LA's levels, durations, thresholds and approvals, read from TOML.
+
+A profile may ``extends`` another (usually ``national``); tables are merged key by key, so an LA
+file names only what differs. Code reads these values; no LA's numbers live in code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import msgspec
+
+from casework.durations import Duration, Unit
+
+PROFILE_DIR = Path(__file__).parent / "profiles"
+
+
+class DurationSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    amount: int
+    unit: Unit
+
+    def duration(self) -> Duration:
+        return Duration(self.amount, self.unit)
+
+
+class Level(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    number: int
+    name: str
+    stages: list[str]
+    description: str = ""
+
+
+class FacilitateRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    school_action_kinds: list[str]
+    min_school_actions: int
+    require_early_help: bool
+    school_action_period: DurationSpec
+    non_engagement_period: DurationSpec
+
+
+class FormaliseRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    support_kinds: list[str]
+
+
+class NoticeToImproveRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    threshold_sessions: int
+    threshold_school_weeks: int
+    counted_codes: list[str]
+    period: DurationSpec
+
+
+class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    key: str
+    name: str
+    levels: list[Level]
+    approval_required_before: list[str]
+    statutory_stages: list[str]
+    facilitate: FacilitateRules
+    formalise: FormaliseRules
+    notice_to_improve: NoticeToImproveRules
+    extends: str | None = None
+
+    def level_for(self, stage: str) -> Level | None:
+        for level in self.levels:
+            if stage in level.stages:
+                return level
+        return None
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _raw(key: str, seen: tuple[str, ...] = ()) -> dict:
+    if key in seen:
+        raise ValueError(f"profile {key} extends itself through {' -> '.join(seen)}")
+    path = PROFILE_DIR / f"{key}.toml"
+    if not path.exists():
+        raise KeyError(f"no LA profile named {key!r} in {PROFILE_DIR}")
+    data = tomllib.loads(path.read_text())
+    parent = data.get("extends")
+    return _merge(_raw(parent, (*seen, key)), data) if parent else data
+
+
+@cache
+def load_profile(key: str) -> Profile:
+    try:
+        return msgspec.convert(_raw(key), Profile)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"LA profile {key!r} is invalid: {exc}") from exc
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))

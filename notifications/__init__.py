@@ -1,0 +1,1 @@
+"""Outbox dispatcher, email senders and letter templates (see the README's architecture)."""

@@ -1,0 +1,1 @@
+"""The case state machine, its guards, and the services that move cases through it."""

@@ -87,3 +87,6 @@ class Context:
         self.session.add(event)
         case.last_event_sequence = sequence
         return event
+
+    def commit(self) -> None:
+        self.session.commit()

@@ -10,7 +10,7 @@ from casework.models.cases import (
     Referral,
     Responsibility,
 )
-from casework.models.organisation import LocalAuthority, School, User, UserSchool, WebSession
+from casework.models.organisation import LocalAuthority, School, User, UserSchool
 from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
 
 __all__ = [
@@ -31,5 +31,4 @@ __all__ = [
     "School",
     "User",
     "UserSchool",
-    "WebSession",
 ]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.models.base import Base, UTCDateTime
+from casework.models.base import Base
 
 
 class LocalAuthority(Base):
@@ -71,13 +69,3 @@ class UserSchool(Base):
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True, index=True)
 
     user: Mapped[User] = relationship(back_populates="schools")
-
-
-class WebSession(Base):
-    """Server-side sign-in sessions, so a session can be ended and workers share them."""
-
-    __tablename__ = "web_session"
-
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)

@@ -31,16 +31,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("la_number", name=op.f("uq_local_authority_la_number")),
     )
     op.create_table(
-        "web_session",
-        sa.Column("key", sa.String(length=128), nullable=False),
-        sa.Column("data", sa.LargeBinary(), nullable=False),
-        sa.Column("expires_at", casework.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_web_session")),
-    )
-    with op.batch_alter_table("web_session", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_web_session_expires_at"), ["expires_at"], unique=False)
-
-    op.create_table(
         "app_user",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=100), nullable=False),
@@ -571,9 +561,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_app_user_la_id"))
 
     op.drop_table("app_user")
-    with op.batch_alter_table("web_session", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_web_session_expires_at"))
-
-    op.drop_table("web_session")
     op.drop_table("local_authority")
     # ### end Alembic commands ###

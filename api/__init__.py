@@ -1,0 +1,1 @@
+"""Litestar application: JSON API, pages, sign-in and the ``casework`` command line."""

@@ -1,0 +1,67 @@
+"""The composition root: settings, engine, clock and routes wired into one Litestar app."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Request, get
+from litestar.openapi import OpenAPIConfig
+from sqlalchemy import Engine, text
+
+from api.auth import make_session_auth
+from api.controllers.admin import UserController, WorkflowController
+from api.controllers.auth import AuthController
+from api.controllers.cases import CaseController
+from api.controllers.decisions import ApprovalController, ReferralController
+from api.controllers.people import FamilyController, PupilController, SchoolController
+from api.deps import Services, services
+from api.errors import EXCEPTION_HANDLERS
+from casework.clock import Clock, SystemClock
+from casework.db import make_engine, make_session_factory
+from casework.migrate import upgrade
+from config.settings import Settings
+
+
+@get("/health", sync_to_thread=True, tags=["operations"])
+def health(request: Request) -> dict[str, str]:
+    """Liveness and database reachability (no personal data)."""
+    with services(request).engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = engine or make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    wired = Services(settings, engine, make_session_factory(engine), clock or SystemClock())
+    session_auth = make_session_auth(settings)
+    app = Litestar(
+        route_handlers=[
+            health,
+            AuthController,
+            SchoolController,
+            PupilController,
+            FamilyController,
+            CaseController,
+            ReferralController,
+            ApprovalController,
+            UserController,
+            WorkflowController,
+        ],
+        on_app_init=[session_auth.on_app_init],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Casework",
+            version="0.1.0",
+            description="School-attendance casework for English local authorities and schools.",
+        ),
+        on_shutdown=[lambda: engine.dispose()],
+    )
+    app.state.services = wired
+    return app

@@ -1,0 +1,165 @@
+"""The ``casework`` command: serve, migrate, seed the demo, add users, draw the machine."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy import func, select
+
+from casework.db import make_engine, make_session_factory
+from casework.migrate import upgrade
+from casework.models import LocalAuthority, School, User
+from casework.vocabulary import Role
+from config.profiles import available_profiles
+from config.settings import Settings
+
+
+def _engine(settings: Settings):
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+@click.group()
+def main() -> None:
+    """School-attendance casework for English local authorities and their schools."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--demo/--no-demo", default=False, help="Seed the demo LA first if the database is empty."
+)
+@click.option("--workers", default=1, show_default=True, type=int, help="Web worker processes.")
+def run(host: str, port: int, demo: bool, workers: int) -> None:
+    """Serve the web app and API (migrations are applied first)."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    engine = _engine(settings)
+    if demo:
+        from api.demo import DEMO_PASSWORD, demo_users, seed_demo
+
+        factory = make_session_factory(engine)
+        with factory() as session:
+            empty = not session.scalar(select(func.count()).select_from(User))
+        if empty:
+            click.echo("Seeding the demo local authority (about a minute)...")
+            seed_demo(factory)
+        with factory() as session:
+            click.echo(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
+            for username, role, where in demo_users(session):
+                click.echo(f"  {username:<22} {role:<18} {where}")
+    engine.dispose()
+    click.echo(f"\nCasework on http://{host}:{port}  (API description at /schema)")
+    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database."""
+    settings = Settings.from_env()
+    _engine(settings).dispose()
+    click.echo("database is up to date")
+
+
+@main.group()
+def demo() -> None:
+    """Synthetic demonstration data."""
+
+
+@demo.command("seed")
+@click.option("--schools", default=20, show_default=True)
+@click.option("--pupils", default=5000, show_default=True)
+@click.option("--seed", "random_seed", default=2024, show_default=True)
+def demo_seed(schools: int, pupils: int, random_seed: int) -> None:
+    """Create a synthetic LA: schools, pupils, families, users and cases (empty database only)."""
+    from api.demo import DEMO_PASSWORD, demo_users, seed_demo
+
+    engine = _engine(Settings.from_env())
+    factory = make_session_factory(engine)
+    with factory() as session:
+        if session.scalar(select(func.count()).select_from(LocalAuthority)):
+            raise click.ClickException(
+                "the database already holds data; the demo needs an empty one"
+            )
+    seed_demo(factory, schools=schools, pupils=pupils, seed=random_seed)
+    with factory() as session:
+        click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+        for username, role, where in demo_users(session):
+            click.echo(f"  {username:<22} {role:<18} {where}")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("add")
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--position", required=True, help="Job title, as it should appear in case records.")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--la", "la_number", required=True, help="The LA number, e.g. 340.")
+@click.option("--school", "school_urns", multiple=True, help="URN of a school served (repeatable).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_add(username, full_name, position, email, role, la_number, school_urns, password) -> None:
+    """Add a user (the first admin of an LA is made this way)."""
+    from workflows.registry import AddUser, create_user
+
+    if len(password) < 12:
+        raise click.BadParameter("at least 12 characters", param_hint="--password")
+    engine = _engine(Settings.from_env())
+    with make_session_factory(engine)() as session:
+        la = session.scalars(
+            select(LocalAuthority).where(LocalAuthority.la_number == la_number)
+        ).first()
+        if la is None:
+            raise click.BadParameter(f"no LA numbered {la_number}", param_hint="--la")
+        schools = session.scalars(
+            select(School).where(School.urn.in_(school_urns), School.la_id == la.id)
+        ).all()
+        unknown = set(school_urns) - {s.urn for s in schools}
+        if unknown:
+            raise click.BadParameter(
+                f"no such school URN(s): {', '.join(sorted(unknown))}", param_hint="--school"
+            )
+        if session.scalar(select(User.id).where(User.username == username)):
+            raise click.BadParameter(f"{username} is taken", param_hint="--username")
+        create_user(
+            session,
+            AddUser(
+                username, full_name, position, email, Role(role), password, [s.id for s in schools]
+            ),
+            la.id,
+        )
+        session.commit()
+    click.echo(f"added {username} ({role})")
+
+
+@main.group()
+def workflow() -> None:
+    """The case state machine."""
+
+
+@workflow.command("diagram")
+def workflow_diagram() -> None:
+    """Print the state machine as Mermaid text (the README's diagram is this output)."""
+    from workflows.diagram import mermaid
+
+    sys.stdout.write(mermaid())
+
+
+@main.command("profiles")
+def profiles() -> None:
+    """List the LA profiles in config/profiles."""
+    for key in available_profiles():
+        click.echo(key)

@@ -1,0 +1,1 @@
+"""Thin controllers: parse, call one service inside a unit of work, present."""

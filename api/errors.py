@@ -1,0 +1,138 @@
+"""Errors as RFC 9457 problem details. Messages name fields, values and rules, never a pupil."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    ValidationException,
+)
+from sqlalchemy.orm.exc import StaleDataError
+
+from casework.errors import Conflict, Forbidden, InvalidInput, NotFound, TransitionRefused
+
+log = logging.getLogger("casework.api")
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return Response(body, status_code=status, media_type=PROBLEM)
+
+
+def _invalid(_: Request, exc: InvalidInput) -> Response:
+    errors = [{"field": p.field, "value": p.value, "rule": p.rule} for p in exc.problems]
+    detail = "; ".join(f"{p.field} = {p.value!r}: {p.rule}" for p in exc.problems)
+    return problem(422, "Invalid input", detail, errors=errors)
+
+
+_MISSING = object()
+
+
+def _lookup(body: Any, key: str) -> Any:
+    """The value the client sent at a msgspec path such as ``$.sessions[0].code``."""
+    node = body
+    for part in re.findall(r"[^.\[\]$]+", key or ""):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+def _sent_body(request: Request) -> Any:
+    raw = getattr(getattr(request, "_connection_state", None), "body", None)
+    if isinstance(raw, bytes | bytearray) and raw:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return _MISSING
+    return _MISSING
+
+
+def _validation(request: Request, exc: ValidationException) -> Response:
+    body = _sent_body(request)
+    errors = []
+    for item in exc.extra or []:
+        if not isinstance(item, dict):
+            continue
+        field = str(item.get("key") or "body").removeprefix("$.")
+        entry: dict[str, Any] = {"field": field, "rule": item.get("message", "invalid")}
+        value = _lookup(body, field) if body is not _MISSING else _MISSING
+        entry["value"] = None if value is _MISSING else value
+        errors.append(entry)
+    detail = "; ".join(f"{e['field']}: {e['rule']}" for e in errors) or str(exc.detail)
+    return problem(400, "Invalid request", detail, errors=errors)
+
+
+def _refused(_: Request, exc: TransitionRefused) -> Response:
+    unmet = [
+        {"guard": u.guard, "reason": u.reason, "overridable": u.overridable} for u in exc.unmet
+    ]
+    return problem(
+        409,
+        "Action refused",
+        f"{exc.trigger} is not allowed now: " + "; ".join(u.reason for u in exc.unmet),
+        trigger=exc.trigger,
+        stage=exc.stage,
+        unmet=unmet,
+    )
+
+
+def _not_found(_: Request, exc: NotFound | NotFoundException) -> Response:
+    what = f"{exc.what} {exc.ident}" if isinstance(exc, NotFound) else "the resource"
+    return problem(404, "Not found", f"{what} was not found")
+
+
+def _forbidden(_: Request, exc: Forbidden) -> Response:
+    return problem(403, "Not allowed", str(exc))
+
+
+def _conflict(_: Request, exc: Exception) -> Response:
+    detail = (
+        str(exc)
+        if isinstance(exc, Conflict)
+        else "the record was changed by someone else at the same time: reload it and try again"
+    )
+    return problem(409, "Conflict", detail)
+
+
+def _unauthorised(_: Request, exc: NotAuthorizedException) -> Response:
+    return problem(401, "Sign in required", exc.detail or "sign in to continue")
+
+
+def _http(_: Request, exc: HTTPException) -> Response:
+    return problem(exc.status_code, exc.detail or "Error", exc.detail or "")
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    # The type only: exception text can carry personal data from a record.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"])
+    return problem(500, "Server error", "something went wrong; it has been logged")
+
+
+EXCEPTION_HANDLERS = {
+    InvalidInput: _invalid,
+    ValidationException: _validation,
+    TransitionRefused: _refused,
+    NotFound: _not_found,
+    NotFoundException: _not_found,
+    Forbidden: _forbidden,
+    Conflict: _conflict,
+    StaleDataError: _conflict,
+    NotAuthorizedException: _unauthorised,
+    HTTPException: _http,
+    Exception: _server_error,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "MediaType", "problem"]

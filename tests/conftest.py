@@ -1,0 +1,161 @@
+"""Database fixtures: every database test runs on SQLite and on PostgreSQL.
+
+Each engine gets a template database (migrated with Alembic and holding the synthetic world) made
+once per session; each test gets a fresh copy, so tests never see each other's rows. PostgreSQL
+tests skip when no server answers, unless CASEWORK_REQUIRE_POSTGRES=1 (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from casework.clock import FixedClock
+from casework.db import make_engine, make_session_factory
+from casework.migrate import upgrade
+from casework.models import User
+from config.settings import Settings
+from tests.support.world import PASSWORD, World, build_world
+from workflows.context import Context
+
+PG_ADMIN_URL = os.environ.get(
+    "CASEWORK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("CASEWORK_REQUIRE_POSTGRES") == "1"
+_counter = itertools.count()
+
+
+@dataclass
+class Database:
+    name: str
+    url: str
+    engine: Engine
+    factory: sessionmaker[Session]
+    world: World
+
+
+def _seed(url: str) -> World:
+    engine = make_engine(url)
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
+        world = build_world(session)
+        session.commit()
+    engine.dispose()
+    return world
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> tuple[Path, World]:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    world = _seed(f"sqlite:///{path}")
+    return path, world
+
+
+def _pg_admin() -> Engine:
+    return make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, World]]:
+    admin = _pg_admin()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"casework_template_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    world = _seed(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    yield name, world
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request, tmp_path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        template, world = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "casework.db"
+        shutil.copyfile(template, path)
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        yield Database("sqlite", url, engine, make_session_factory(engine), world)
+        engine.dispose()
+        return
+    template, world = request.getfixturevalue("postgres_template")
+    name = f"casework_test_{os.getpid()}_{next(_counter)}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    yield Database("postgresql", url, engine, make_session_factory(engine), world)
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    # Wednesday 20 November 2024, in the autumn term.
+    return FixedClock(datetime(2024, 11, 20, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def context(db: Database, clock: FixedClock):
+    """``context("oak_lead")`` opens a unit of work acting as that user; commit to keep it."""
+    sessions: list[Session] = []
+
+    def make(username: str) -> Context:
+        session = db.factory()
+        sessions.append(session)
+        user = session.get(User, db.world.users[username])
+        return Context.build(session, user, clock)
+
+    yield make
+    for session in sessions:
+        session.close()
+
+
+@pytest.fixture
+def app(db: Database, clock: FixedClock, tmp_path):
+    from api.app import create_app
+
+    settings = Settings(database_url=db.url, var_dir=tmp_path, session_secret=b"test-secret")
+    return create_app(settings, engine=db.engine, clock=clock, migrate=False)
+
+
+@pytest.fixture
+def client_as(app):
+    """``client_as("traded")`` is a TestClient signed in as that user."""
+    clients: list[TestClient] = []
+
+    def make(username: str) -> TestClient:
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        response = client.post("/auth/login", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

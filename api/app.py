@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Router, get
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import Engine, text
 
@@ -28,6 +28,24 @@ def health(request: Request) -> dict[str, str]:
     return {"status": "ok", "database": "ok"}
 
 
+def api_router() -> Router:
+    """The JSON API, under /api so the server-rendered pages own the rest of the site."""
+    return Router(
+        path="/api",
+        route_handlers=[
+            AuthController,
+            SchoolController,
+            PupilController,
+            FamilyController,
+            CaseController,
+            ReferralController,
+            ApprovalController,
+            UserController,
+            WorkflowController,
+        ],
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -42,18 +60,7 @@ def create_app(
     wired = Services(settings, engine, make_session_factory(engine), clock or SystemClock())
     session_auth = make_session_auth(settings)
     app = Litestar(
-        route_handlers=[
-            health,
-            AuthController,
-            SchoolController,
-            PupilController,
-            FamilyController,
-            CaseController,
-            ReferralController,
-            ApprovalController,
-            UserController,
-            WorkflowController,
-        ],
+        route_handlers=[health, api_router()],
         on_app_init=[session_auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

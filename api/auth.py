@@ -15,7 +15,7 @@ from litestar.security.session_auth import SessionAuth
 from config.settings import Settings
 
 # Paths anyone may reach: signing in, the API description and the health check.
-PUBLIC = ["^/auth/login$", "^/login$", "^/schema", "^/health$", "^/static/"]
+PUBLIC = ["^/api/auth/login$", "^/login$", "^/schema", "^/health$", "^/static/"]
 
 
 @dataclass(frozen=True)

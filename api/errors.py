@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
+from litestar.response import Redirect
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -107,7 +108,12 @@ def _conflict(_: Request, exc: Exception) -> Response:
     return problem(409, "Conflict", detail)
 
 
-def _unauthorised(_: Request, exc: NotAuthorizedException) -> Response:
+def _unauthorised(request: Request, exc: NotAuthorizedException) -> Response:
+    # A person in a browser is sent to the sign-in page; API clients get a problem document.
+    if not request.scope["path"].startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    ):
+        return Redirect("/login")
     return problem(401, "Sign in required", exc.detail or "sign in to continue")
 
 

@@ -152,7 +152,7 @@ def client_as(app):
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
-        response = client.post("/auth/login", json={"username": username, "password": PASSWORD})
+        response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
         assert response.status_code == 200, response.text
         return client
 

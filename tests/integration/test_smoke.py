@@ -12,7 +12,7 @@ def test_a_school_opens_a_case_and_the_chronology_records_it(context, db):
 def test_api_lists_the_case_for_the_school(client_as, db):
     client = client_as("oak_lead")
     made = client.post(
-        "/cases",
+        "/api/cases",
         json={
             "pupil_id": db.world.pupil_oak,
             "school_id": db.world.oakfield,
@@ -20,5 +20,5 @@ def test_api_lists_the_case_for_the_school(client_as, db):
         },
     )
     assert made.status_code == 201, made.text
-    listed = client.get("/cases").json()
+    listed = client.get("/api/cases").json()
     assert listed["total"] == 1

@@ -8,13 +8,13 @@ import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.response import Redirect
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
     ValidationException,
 )
+from litestar.response import Redirect
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.errors import Conflict, Forbidden, InvalidInput, NotFound, TransitionRefused

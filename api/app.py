@@ -14,6 +14,7 @@ from api.controllers.decisions import ApprovalController, ReferralController
 from api.controllers.people import FamilyController, PupilController, SchoolController
 from api.deps import Services, services
 from api.errors import EXCEPTION_HANDLERS
+from api.pages import page_routers, template_config
 from casework.clock import Clock, SystemClock
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
@@ -54,13 +55,15 @@ def create_app(
     migrate: bool = True,
 ) -> Litestar:
     settings = settings or Settings.from_env()
+    owns_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
     wired = Services(settings, engine, make_session_factory(engine), clock or SystemClock())
     session_auth = make_session_auth(settings)
     app = Litestar(
-        route_handlers=[health, api_router()],
+        route_handlers=[health, api_router(), *page_routers()],
+        template_config=template_config(),
         on_app_init=[session_auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
@@ -68,7 +71,8 @@ def create_app(
             version="0.1.0",
             description="School-attendance casework for English local authorities and schools.",
         ),
-        on_shutdown=[lambda: engine.dispose()],
+        # Only an engine made here is ours to close; a caller's engine is the caller's.
+        on_shutdown=[engine.dispose] if owns_engine else [],
     )
     app.state.services = wired
     return app

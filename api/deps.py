@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from casework.clock import Clock
+from casework.errors import Conflict
 from casework.models import User
 from casework.uow import UnitOfWork
 from config.settings import Settings
 from workflows.context import Context
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,3 +44,22 @@ def unit_of_work(request: Request, *, write: bool = False) -> Iterator[Context]:
         if user is None or not user.active:
             raise NotAuthorizedException("your account is not active: sign in again")
         yield Context.build(uow.session, user, found.clock)
+
+
+# Changes that do not depend on what the user saw (recording a call, say) are retried when
+# another change to the same case wins the race; stage moves carry expected_version instead.
+RETRIES = 3
+
+
+def retry_on_conflict(request: Request, change: Callable[[Context], T]) -> T:
+    """Run ``change`` in a write unit of work and commit, retrying a lost optimistic-lock race."""
+    for attempt in range(RETRIES):
+        try:
+            with unit_of_work(request, write=True) as ctx:
+                result = change(ctx)
+                ctx.commit()
+                return result
+        except StaleDataError:
+            if attempt == RETRIES - 1:
+                raise Conflict("the case is busy: try again") from None
+    raise AssertionError("unreachable")

@@ -28,10 +28,16 @@ class Scope:
         return self.role in (Role.SCHOOL_STAFF, Role.TRADED_OFFICER)
 
     def statutory_case(self) -> ColumnElement[bool]:
-        pending_referral = exists().where(
-            Referral.case_id == Case.id,
-            Referral.to_team == Team.STATUTORY.value,
-            Referral.status == ReferralStatus.PENDING.value,
+        # correlate_except: the referral table is always this subquery's own, even inside a
+        # query that itself selects referrals.
+        pending_referral = (
+            exists()
+            .where(
+                Referral.case_id == Case.id,
+                Referral.to_team == Team.STATUTORY.value,
+                Referral.status == ReferralStatus.PENDING.value,
+            )
+            .correlate_except(Referral)
         )
         return or_(
             Case.stage.in_(self.statutory_stages),

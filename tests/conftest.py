@@ -146,16 +146,12 @@ def app(db: Database, clock: FixedClock, tmp_path):
 @pytest.fixture
 def client_as(app):
     """``client_as("traded")`` is a TestClient signed in as that user."""
-    clients: list[TestClient] = []
 
     def make(username: str) -> TestClient:
+        # Not entered as a context manager: the app's lifespan is the test's, not each client's.
         client = TestClient(app)
-        client.__enter__()
-        clients.append(client)
         response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
         assert response.status_code == 200, response.text
         return client
 
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    return make

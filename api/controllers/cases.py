@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from api import present
 from api import schemas as s
-from api.deps import unit_of_work
+from api.deps import retry_on_conflict, unit_of_work
 from casework import queries
 from casework.errors import Conflict
 from casework.vocabulary import Stage
@@ -28,12 +28,9 @@ from workflows.responsibility import MakeReferral, assign, refer
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=200)]
-# Changes that do not depend on what the user saw (recording a call, say) are retried when
-# another change to the same case wins the race; stage moves carry expected_version instead.
-RETRIES = 3
 
 
-def _detail(ctx, case) -> s.CaseDetail:
+def case_detail(ctx, case) -> s.CaseDetail:
     return s.CaseDetail(
         case=present.case_summary(case, ctx.profile),
         responsibility=[
@@ -42,19 +39,6 @@ def _detail(ctx, case) -> s.CaseDetail:
         referrals=[present.referral(r) for r in queries.referrals_of(ctx.session, case)],
         approvals=[present.approval(a) for a in queries.approvals_of(ctx.session, case)],
     )
-
-
-def _retrying(request: Request, change):
-    for attempt in range(RETRIES):
-        try:
-            with unit_of_work(request, write=True) as ctx:
-                result = change(ctx)
-                ctx.commit()
-                return result
-        except StaleDataError:
-            if attempt == RETRIES - 1:
-                raise Conflict("the case is busy: try again") from None
-    raise AssertionError("unreachable")
 
 
 class CaseController(Controller):
@@ -102,12 +86,12 @@ class CaseController(Controller):
                 ),
             )
             ctx.commit()
-            return _detail(ctx, case)
+            return case_detail(ctx, case)
 
     @get("/{case_id:int}", sync_to_thread=True)
     def get_case(self, request: Request, case_id: FromPath[int]) -> s.CaseDetail:
         with unit_of_work(request) as ctx:
-            return _detail(ctx, ctx.case(case_id))
+            return case_detail(ctx, ctx.case(case_id))
 
     @get("/{case_id:int}/events", sync_to_thread=True)
     def chronology(self, request: Request, case_id: FromPath[int]) -> list[s.EventOut]:
@@ -149,7 +133,7 @@ class CaseController(Controller):
             with unit_of_work(request, write=True) as ctx:
                 case = fire_trigger(ctx, case_id, command)
                 ctx.commit()
-                return _detail(ctx, case)
+                return case_detail(ctx, case)
         except StaleDataError:
             raise Conflict(
                 "another change to this case was saved first: reload it and try again"
@@ -174,7 +158,7 @@ class CaseController(Controller):
             attendees=list(data.attendees),
             details=dict(data.details),
         )
-        item = _retrying(request, lambda ctx: record_intervention(ctx, case_id, command))
+        item = retry_on_conflict(request, lambda ctx: record_intervention(ctx, case_id, command))
         return present.intervention(item, False)
 
     @post("/{case_id:int}/interventions/{intervention_id:int}/outcome", sync_to_thread=True)
@@ -186,7 +170,7 @@ class CaseController(Controller):
         data: JSONBody[s.OutcomeIn],
     ) -> s.InterventionOut:
         command = RecordOutcome(data.outcome, data.family_engaged, data.note)
-        item = _retrying(
+        item = retry_on_conflict(
             request, lambda ctx: record_outcome(ctx, case_id, intervention_id, command)
         )
         return present.intervention(item, False)
@@ -196,23 +180,25 @@ class CaseController(Controller):
         self, request: Request, case_id: FromPath[int], data: JSONBody[s.AssignIn]
     ) -> s.CaseDetail:
         def change(ctx):
-            return _detail(ctx, assign(ctx, case_id, data.to_user_id, data.reason))
+            return case_detail(ctx, assign(ctx, case_id, data.to_user_id, data.reason))
 
-        return _retrying(request, change)
+        return retry_on_conflict(request, change)
 
     @post("/{case_id:int}/referrals", sync_to_thread=True)
     def refer(
         self, request: Request, case_id: FromPath[int], data: JSONBody[s.ReferralIn]
     ) -> s.ReferralOut:
         command = MakeReferral(data.to_team, data.reason, data.to_user_id, dict(data.content))
-        return present.referral(_retrying(request, lambda ctx: refer(ctx, case_id, command)))
+        return present.referral(
+            retry_on_conflict(request, lambda ctx: refer(ctx, case_id, command))
+        )
 
     @post("/{case_id:int}/approvals", sync_to_thread=True)
     def ask_approval(
         self, request: Request, case_id: FromPath[int], data: JSONBody[s.ApprovalIn]
     ) -> s.ApprovalOut:
         return present.approval(
-            _retrying(
+            retry_on_conflict(
                 request, lambda ctx: request_approval(ctx, case_id, data.target_stage, data.reason)
             )
         )

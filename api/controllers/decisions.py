@@ -7,12 +7,10 @@ from litestar.params import FromPath, JSONBody
 
 from api import present
 from api import schemas as s
-from api.controllers.cases import _detail, _retrying
-from api.deps import unit_of_work
-from casework import queries
-from casework.vocabulary import Role
+from api.controllers.cases import case_detail
+from api.deps import retry_on_conflict, unit_of_work
 from workflows.approvals import decide_approval
-from workflows.policy import team_of
+from workflows.decisions_waiting import approvals_waiting, referrals_waiting
 from workflows.responsibility import accept_referral, return_referral
 
 
@@ -24,17 +22,14 @@ class ReferralController(Controller):
     def waiting(self, request: Request) -> list[s.ReferralOut]:
         """Referrals awaiting the signed-in user's team (all of them for a manager)."""
         with unit_of_work(request) as ctx:
-            team = None if ctx.actor.role == Role.LA_MANAGER else team_of(ctx.actor).value
-            return [
-                present.referral(r) for r in queries.pending_referrals(ctx.session, ctx.scope, team)
-            ]
+            return [present.referral(r) for r in referrals_waiting(ctx)]
 
     @post("/{referral_id:int}/accept", sync_to_thread=True)
     def accept(
         self, request: Request, referral_id: FromPath[int], data: JSONBody[s.ReferralDecisionIn]
     ) -> s.CaseDetail:
-        return _retrying(
-            request, lambda ctx: _detail(ctx, accept_referral(ctx, referral_id, data.reason))
+        return retry_on_conflict(
+            request, lambda ctx: case_detail(ctx, accept_referral(ctx, referral_id, data.reason))
         )
 
     @post("/{referral_id:int}/return", sync_to_thread=True)
@@ -42,7 +37,7 @@ class ReferralController(Controller):
         self, request: Request, referral_id: FromPath[int], data: JSONBody[s.ReferralDecisionIn]
     ) -> s.ReferralOut:
         return present.referral(
-            _retrying(request, lambda ctx: return_referral(ctx, referral_id, data.reason))
+            retry_on_conflict(request, lambda ctx: return_referral(ctx, referral_id, data.reason))
         )
 
 
@@ -53,14 +48,14 @@ class ApprovalController(Controller):
     @get("/", sync_to_thread=True)
     def waiting(self, request: Request) -> list[s.ApprovalOut]:
         with unit_of_work(request) as ctx:
-            return [present.approval(a) for a in queries.pending_approvals(ctx.session, ctx.scope)]
+            return [present.approval(a) for a in approvals_waiting(ctx)]
 
     @post("/{approval_id:int}/decision", sync_to_thread=True)
     def decide(
         self, request: Request, approval_id: FromPath[int], data: JSONBody[s.ApprovalDecisionIn]
     ) -> s.ApprovalOut:
         return present.approval(
-            _retrying(
+            retry_on_conflict(
                 request, lambda ctx: decide_approval(ctx, approval_id, data.approve, data.reason)
             )
         )

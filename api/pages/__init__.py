@@ -1,0 +1,45 @@
+"""Server-rendered pages: signing in, My work, cases and pupils (Jinja2, no JavaScript needed).
+
+Handlers are thin, like the API's: parse a form, call the same scoped services and queries inside
+a unit of work, render a template. Failures a user can act on re-render the form with an error
+summary; a record outside the user's scope is the "Page not found" page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from api.pages.cases import CasePages
+from api.pages.common import ERROR_PAGES, configure
+from api.pages.pupils import PupilPages
+from api.pages.sign_in import SignInPages
+from api.pages.work import WorkPages
+
+HERE = Path(__file__).resolve().parent.parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    # Litestar's Jinja environment escapes every value (autoescape=True).
+    return TemplateConfig(
+        directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure
+    )
+
+
+def page_routers() -> list[Router]:
+    pages = Router(
+        path="/",
+        route_handlers=[SignInPages, WorkPages, CasePages, PupilPages],
+        exception_handlers=ERROR_PAGES,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/static", directories=[STATIC], name="static", include_in_schema=False
+    )
+    return [pages, static]

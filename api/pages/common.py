@@ -1,0 +1,185 @@
+"""What every page shares: rendering, words for the domain's values, form errors, error pages.
+
+Nothing here queries the database beyond what the scoped services and queries already do, and
+nothing is logged except an exception's type: pages carry personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.response import Template
+
+from casework.errors import Forbidden, NotFound
+from casework.models import LocalAuthority
+from casework.vocabulary import STAGE_LABELS, Role
+from workflows.context import Context
+
+log = logging.getLogger("casework.pages")
+
+LONDON = ZoneInfo("Europe/London")
+
+ROLE_WORDS = {
+    Role.SCHOOL_STAFF.value: "School staff",
+    Role.TRADED_OFFICER.value: "Traded attendance officer",
+    Role.STATUTORY_OFFICER.value: "Statutory attendance officer",
+    Role.LA_MANAGER.value: "Local authority manager",
+    Role.ADMIN.value: "Administrator",
+}
+
+# Values whose words are not just the value with spaces; anything else is shown that way.
+WORDS: dict[str, str] = {
+    **{stage.value: label for stage, label in STAGE_LABELS.items()},
+    **ROLE_WORDS,
+    "irregular_attendance": "Irregular attendance",
+    "term_time_holiday": "Term-time holiday",
+    "pupil_check_in": "Pupil check-in",
+    "early_help_assessment": "Early Help assessment",
+    "team_around_the_family": "Team Around the Family",
+    "attendance_improvement_meeting": "Attendance Improvement Meeting (AIM)",
+    "notice_to_improve": "Notice to Improve",
+    "notice_to_improve_issued": "Notice to Improve issued",
+    "education_supervision_order_consideration": "Education supervision order considered",
+    "children_missing_education": "Child missing education",
+    "not_applicable": "Not applicable",
+    "school": "School",
+    "traded": "Traded attendance service",
+    "statutory": "Statutory team",
+}
+
+
+def words(value: Any) -> str:
+    """A stored value (stage, kind, outcome, role, ...) as words a person reads."""
+    if value is None or value == "":
+        return ""
+    text = str(value)
+    return WORDS.get(text) or text.replace("_", " ").capitalize()
+
+
+def day(value: date | None) -> str:
+    return f"{value.day} {value:%B %Y}" if value else ""
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON) if value.tzinfo else value
+    return f"{local.day} {local:%B %Y}, {local:%H:%M}"
+
+
+def year_group(nc_year: int) -> str:
+    if nc_year < 0:
+        return "Nursery"
+    return "Reception" if nc_year == 0 else f"Year {nc_year}"
+
+
+def sentence(text: str) -> str:
+    """A rule from a service ("describe what happened") as a sentence's start."""
+    return text[:1].upper() + text[1:] if text else text
+
+
+def configure(engine: Any) -> None:
+    """Filters the templates use (registered on the Jinja environment at start-up)."""
+    engine.engine.filters.update(
+        words=words, day=day, when=when, year_group=year_group, sentence=sentence
+    )
+
+
+@dataclass(frozen=True)
+class FormError:
+    """One problem with what was submitted: the id of the field to link to, and what is wrong."""
+
+    field: str
+    message: str
+
+
+def field_errors(errors: list[FormError]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for error in errors:
+        found.setdefault(error.field, error.message)
+    return found
+
+
+def render(template: str, context: dict[str, Any] | None = None, *, status: int = 200) -> Template:
+    context = dict(context or {})
+    errors = context.setdefault("errors", [])
+    context.setdefault("field_errors", field_errors(errors))
+    return Template(template_name=template, context=context, status_code=status)
+
+
+def me(ctx: Context) -> dict[str, str]:
+    """Who is signed in, for the page header."""
+    actor = ctx.actor
+    return {
+        "name": actor.full_name,
+        "position": actor.position,
+        "role": ROLE_WORDS.get(actor.role, words(actor.role)),
+    }
+
+
+def la_name(ctx: Context) -> str:
+    # Context.build has already loaded the user's LA, so this is answered from the session.
+    la = ctx.session.get(LocalAuthority, ctx.actor.la_id)
+    return la.name if la else "the local authority"
+
+
+# Error pages for HTML requests to these pages (the JSON API keeps its problem documents).
+
+
+def not_found_page(_: Request, __: Exception) -> Template:
+    return render("not_found.html", {"signed_in": True}, status=404)
+
+
+def forbidden_page(_: Request, exc: Forbidden) -> Template:
+    return render(
+        "problem.html",
+        {"signed_in": True, "title": "Not allowed", "detail": sentence(str(exc))},
+        status=403,
+    )
+
+
+def bad_request_page(_: Request, exc: ValidationException) -> Template:
+    problems = [
+        f"{item.get('key') or 'the page address'}: {item.get('message', 'not valid')}"
+        for item in (exc.extra or [])
+        if isinstance(item, dict)
+    ]
+    return render(
+        "problem.html",
+        {
+            "signed_in": True,
+            "title": "There is a problem with the request",
+            "detail": "Go back and try again.",
+            "problems": problems,
+        },
+        status=400,
+    )
+
+
+def server_error_page(request: Request, exc: Exception) -> Template:
+    # The type only: exception text can carry personal data from a record.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"])
+    return render(
+        "problem.html",
+        {
+            "signed_in": True,
+            "title": "Sorry, there is a problem with the service",
+            "detail": "Try again later. The problem has been logged.",
+        },
+        status=500,
+    )
+
+
+ERROR_PAGES = {
+    NotFound: not_found_page,
+    NotFoundException: not_found_page,
+    Forbidden: forbidden_page,
+    ValidationException: bad_request_page,
+    Exception: server_error_page,
+}

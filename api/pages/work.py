@@ -1,0 +1,116 @@
+"""My work: who is signed in, what waits on them, and the caseload they can see."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get
+from litestar.params import QueryParameter
+from litestar.response import Template
+
+from api import present
+from api.deps import unit_of_work
+from api.pages.common import la_name, me, render
+from casework import queries
+from casework.vocabulary import Role, Stage
+from workflows.context import Context
+from workflows.decisions_waiting import approvals_waiting, referrals_waiting
+
+PAGE_SIZE = 50
+SHOW = {"mine": "My cases", "all": "Everything I can see"}
+
+
+def scope_in_words(ctx: Context, school_names: list[str]) -> str:
+    match Role(ctx.actor.role):
+        case Role.SCHOOL_STAFF | Role.TRADED_OFFICER:
+            return ", ".join(school_names) or "No schools yet: ask an administrator"
+        case Role.STATUTORY_OFFICER:
+            return f"Statutory cases across {la_name(ctx)}"
+        case Role.LA_MANAGER:
+            return f"Everything in {la_name(ctx)}"
+    return "Users and settings; no pupil records"
+
+
+def _waiting(ctx: Context) -> tuple[list[dict], list[dict]]:
+    """Referrals for the user's team (every team's for a manager) and, for managers, approvals."""
+    referrals = [
+        {
+            "referral": present.referral(r),
+            "case": present.case_summary(ctx.case(r.case_id), ctx.profile),
+        }
+        for r in referrals_waiting(ctx)
+    ]
+    approvals = [
+        {
+            "approval": present.approval(a),
+            "case": present.case_summary(ctx.case(a.case_id), ctx.profile),
+        }
+        for a in approvals_waiting(ctx)
+    ]
+    return referrals, approvals
+
+
+class WorkPages(Controller):
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def my_work(
+        self,
+        request: Request,
+        show: Annotated[str, QueryParameter(max_length=10)] = "",
+        stage: Annotated[str, QueryParameter(max_length=40)] = "",
+        school: Annotated[str, QueryParameter(max_length=12)] = "",
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+    ) -> Template:
+        with unit_of_work(request) as ctx:
+            role = Role(ctx.actor.role)
+            schools = queries.schools(ctx.session, ctx.scope) if role != Role.ADMIN else []
+            context: dict = {
+                "me": me(ctx),
+                "scope": scope_in_words(ctx, [s.name for s in schools]),
+                "sees_cases": role != Role.ADMIN,
+            }
+            if role == Role.ADMIN:
+                return render("home.html", context)
+            # Officers and school staff start with their own cases; a manager with everything.
+            show = show if show in SHOW else ("all" if role == Role.LA_MANAGER else "mine")
+            stage = stage if stage in {s.value for s in Stage} else ""
+            school_id = int(school) if school.isdigit() else None
+            rows, total = queries.list_cases(
+                ctx.session,
+                ctx.scope,
+                queries.CaseFilter(
+                    owner_id=ctx.actor.id if show == "mine" else None,
+                    school_id=school_id,
+                    stages=(stage,) if stage else (),
+                    open_only=not stage,
+                    page=page,
+                    page_size=PAGE_SIZE,
+                ),
+            )
+            referrals, approvals = _waiting(ctx)
+            filters = {"show": show, "stage": stage, "school": school_id or ""}
+
+            def link(to_page: int) -> str:
+                return "/?" + urlencode(
+                    {**{k: v for k, v in filters.items() if v}, "page": to_page}
+                )
+
+            context.update(
+                referrals=referrals,
+                approvals=approvals,
+                is_manager=role == Role.LA_MANAGER,
+                cases=[present.case_summary(c, ctx.profile) for c in rows],
+                total=total,
+                first=(page - 1) * PAGE_SIZE + 1,
+                last=(page - 1) * PAGE_SIZE + len(rows),
+                previous=link(page - 1) if page > 1 else None,
+                next=link(page + 1) if page * PAGE_SIZE < total else None,
+                filters=filters,
+                show_options=list(SHOW.items()),
+                stage_options=[(s.value, s.label) for s in Stage],
+                school_options=[(s.id, s.name) for s in schools],
+                level_heading=f"{ctx.profile.name} level",
+            )
+        return render("home.html", context)

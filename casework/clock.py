@@ -16,7 +16,7 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock that says what it is told; ``advance`` moves it on."""
+    """A clock that says what it is told; ``set`` moves it."""
 
     def __init__(self, at: datetime):
         self.at = at

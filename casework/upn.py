@@ -8,7 +8,8 @@ from casework.errors import InvalidInput
 
 # Letters used for the check letter and the temporary-UPN final letter: A-Z without I, O, S.
 ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
-_FORMAT = re.compile(r"^[ABCDEFGHJKLMNPQRTUVWXYZ](\d{12}|\d{11}[ABCDEFGHJKLMNPQRTUVWXYZ])$")
+# ASCII digits only (\d would accept other scripts' digits); fullmatch, so no trailing newline.
+_FORMAT = re.compile(r"[ABCDEFGHJKLMNPQRTUVWXYZ]([0-9]{12}|[0-9]{11}[ABCDEFGHJKLMNPQRTUVWXYZ])")
 
 
 def check_letter(body: str) -> str:
@@ -28,7 +29,7 @@ def is_temporary(upn: str) -> bool:
 
 def upn_problem(upn: str) -> str | None:
     """Why ``upn`` is not a valid UPN, or None when it is."""
-    if not _FORMAT.match(upn):
+    if not _FORMAT.fullmatch(upn):
         return (
             "a UPN is a letter then 12 digits (permanent) or 11 digits and a letter (temporary); "
             "the letters I, O and S are never used"

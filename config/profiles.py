@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 
 from casework.durations import Duration, Unit
+from casework.vocabulary import InterventionKind, Stage
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
@@ -85,7 +86,10 @@ def _raw(key: str, seen: tuple[str, ...] = ()) -> dict:
     path = PROFILE_DIR / f"{key}.toml"
     if not path.exists():
         raise KeyError(f"no LA profile named {key!r} in {PROFILE_DIR}")
-    data = tomllib.loads(path.read_text())
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"LA profile {key!r} ({path.name}) is not valid TOML: {exc}") from exc
     parent = data.get("extends")
     return _merge(_raw(parent, (*seen, key)), data) if parent else data
 
@@ -93,9 +97,38 @@ def _raw(key: str, seen: tuple[str, ...] = ()) -> dict:
 @cache
 def load_profile(key: str) -> Profile:
     try:
-        return msgspec.convert(_raw(key), Profile)
+        profile = msgspec.convert(_raw(key), Profile)
     except msgspec.ValidationError as exc:
         raise ValueError(f"LA profile {key!r} is invalid: {exc}") from exc
+    problems = _unknown_names(profile)
+    if problems:
+        raise ValueError(f"LA profile {key!r} is invalid: " + "; ".join(problems))
+    return profile
+
+
+def _unknown_names(profile: Profile) -> list[str]:
+    """Misspelt stage or intervention names would silently switch a rule off: refuse them."""
+    stages = {s.value for s in Stage}
+    kinds = {k.value for k in InterventionKind}
+    named = {
+        "levels.stages": [s for level in profile.levels for s in level.stages],
+        "approval_required_before": profile.approval_required_before,
+        "statutory_stages": profile.statutory_stages,
+    }
+    problems = [
+        f"{where} names {name!r}, which is not a stage ({', '.join(sorted(stages))})"
+        for where, names in named.items()
+        for name in names
+        if name not in stages
+    ]
+    for where, names in (
+        ("facilitate.school_action_kinds", profile.facilitate.school_action_kinds),
+        ("formalise.support_kinds", profile.formalise.support_kinds),
+    ):
+        problems += [
+            f"{where} names {n!r}, which is not an intervention" for n in names if n not in kinds
+        ]
+    return problems
 
 
 def available_profiles() -> list[str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from casework.durations import add
 from casework.errors import (
@@ -94,6 +94,7 @@ def open_case(ctx: Context, command: OpenCase) -> Case:
         select(Enrolment.id).where(
             Enrolment.pupil_id == pupil.id,
             Enrolment.school_id == school.id,
+            Enrolment.start_date <= ctx.today(),
             (Enrolment.end_date.is_(None)) | (Enrolment.end_date >= ctx.today()),
         )
     )
@@ -119,24 +120,52 @@ def open_case(ctx: Context, command: OpenCase) -> Case:
     )
     if already:
         raise Conflict(f"the pupil already has an open case at this school: {already}")
+    # References are the LA's own running numbers per year ("340-24-00017"); two officers
+    # opening cases at once may race for one, so the insert retries inside a savepoint.
+    for attempt in range(REFERENCE_ATTEMPTS):
+        try:
+            with ctx.session.begin_nested():
+                case = _insert_case(ctx, command, school, owner, _next_reference(ctx, school))
+            return case
+        except IntegrityError:
+            if attempt == REFERENCE_ATTEMPTS - 1:
+                raise Conflict("cases are being opened very quickly: try again") from None
+    raise AssertionError("unreachable")
+
+
+REFERENCE_ATTEMPTS = 5
+
+
+def _next_reference(ctx: Context, school: School) -> str:
+    prefix = f"{school.la.la_number}-{ctx.now():%y}-"
+    latest = ctx.session.scalar(
+        select(func.max(Case.reference)).where(Case.reference.startswith(prefix))
+    )
+    number = int(latest.removeprefix(prefix)) + 1 if latest else 1
+    return f"{prefix}{number:05d}"
+
+
+def _insert_case(
+    ctx: Context, command: OpenCase, school: School, owner: User, reference: str
+) -> Case:
     now = ctx.now()
     case = Case(
-        reference=f"{school.la.la_number}-{now:%y}-{secrets.token_hex(3).upper()}",
-        pupil_id=pupil.id,
+        reference=reference,
+        pupil_id=command.pupil_id,
         school_id=school.id,
         la_id=school.la_id,
         kind=command.kind.value,
         stage=command.stage.value,
-        owner_id=owner.id,
+        owner=owner,
         team=team_of(owner).value,
         opened_at=now,
         last_event_sequence=0,
     )
+    # Case, first holder and first event are inserted in one flush, so a new case is version 1.
     ctx.session.add(case)
-    ctx.session.flush()
     ctx.session.add(
         Responsibility(
-            case_id=case.id,
+            case=case,
             holder_id=owner.id,
             team=case.team,
             via="opened",
@@ -333,8 +362,8 @@ def _apply(ctx: Context, case: Case, move: MoveRecord, given: TriggerInput, fact
         found = ctx.profile.level_for(stage)
         if found:
             data[level] = found.number
-    _use_approval(ctx, case, move.dest)
     ctx.record(case, kind, reason=given.reason, from_stage=previous, to_stage=move.dest, data=data)
+    _use_approval(ctx, case, move.dest)
 
 
 def _use_approval(ctx: Context, case: Case, stage: str) -> None:

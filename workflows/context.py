@@ -67,11 +67,11 @@ class Context:
         data: dict[str, Any] | None = None,
         intervention_id: int | None = None,
     ) -> CaseEvent:
-        """Append a case event and bump the case's version: every change to a case is one
-        event, and two changes to one case can never interleave (optimistic locking)."""
+        """Append a case event. It also advances the case's event counter, so the case row's
+        version goes up at the next flush: two changes to one case can never interleave."""
         sequence = (case.last_event_sequence or 0) + 1
         event = CaseEvent(
-            case_id=case.id,
+            case=case,
             sequence=sequence,
             occurred_at=self.now(),
             actor_id=self.actor.id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from casework.durations import add, school_weeks_spanned
 from casework.vocabulary import (
@@ -41,6 +42,11 @@ class Guard:
 
 
 NOT_ENGAGED = {Engagement.NOT_ENGAGED.value, Engagement.DECLINED.value}
+
+
+def long_date(day: date) -> str:
+    """A date as letters and courts write it: 2 January 2025."""
+    return f"{day.day} {day:%B %Y}"
 
 
 def _label(stage: str) -> str:
@@ -102,22 +108,24 @@ def school_action_period(facts: CaseFacts, move: Move) -> str | None:
     action_due = add(facts.calendar, actions[0].occurred_on, rules.school_action_period.duration())
     if facts.today >= action_due:
         return None
+    # Non-engagement runs from the first refusal since the family last engaged.
+    last_engaged = max(
+        (i.occurred_on for i in facts.interventions if i.family_engaged == Engagement.ENGAGED),
+        default=None,
+    )
     refusals = sorted(
-        (i for i in facts.interventions if i.family_engaged in NOT_ENGAGED),
-        key=lambda i: i.occurred_on,
+        i.occurred_on
+        for i in facts.interventions
+        if i.family_engaged in NOT_ENGAGED
+        and (last_engaged is None or i.occurred_on > last_engaged)
     )
     if refusals:
-        since = refusals[0].occurred_on
-        engaged_since = any(
-            i.family_engaged == Engagement.ENGAGED and i.occurred_on > since
-            for i in facts.interventions
-        )
-        refusal_due = add(facts.calendar, since, rules.non_engagement_period.duration())
-        if not engaged_since and facts.today >= refusal_due:
+        refusal_due = add(facts.calendar, refusals[0], rules.non_engagement_period.duration())
+        if facts.today >= refusal_due:
             return None
     return (
-        f"school action began on {actions[0].occurred_on:%d %B %Y}: "
-        f"{rules.school_action_period.duration()} of school action run to {action_due:%d %B %Y}, "
+        f"school action began on {long_date(actions[0].occurred_on)}: "
+        f"{rules.school_action_period.duration()} of school action run to {long_date(action_due)}, "
         f"or the family must not have engaged for {rules.non_engagement_period.duration()}"
     )
 
@@ -197,8 +205,8 @@ def notice_to_improve_expired(facts: CaseFacts, move: Move) -> str | None:
         return "no Notice to Improve has been issued"
     latest = notices[-1]
     expires = latest.details.get("expires_on")
-    if expires and facts.today.isoformat() < expires:
-        return f"the Notice to Improve runs until {expires}"
+    if expires and facts.today < date.fromisoformat(expires):
+        return f"the Notice to Improve runs until {long_date(date.fromisoformat(expires))}"
     if latest.outcome == InterventionOutcome.NOT_IMPROVED:
         return None
     if latest.outcome in {InterventionOutcome.IMPROVED, InterventionOutcome.SOME_IMPROVEMENT}:

@@ -30,7 +30,7 @@ def _hand_over(ctx: Context, case: Case, to: User, via: str, reason: str) -> Non
     ).first()
     if current is not None:
         current.until = now
-    case.owner_id = to.id
+    case.owner = to
     case.team = team_of(to).value
     ctx.session.add(
         Responsibility(

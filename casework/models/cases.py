@@ -65,6 +65,8 @@ class CaseEvent(Base):
         ForeignKey("intervention.id"), nullable=True
     )
 
+    case: Mapped[Case] = relationship()
+
     __table_args__ = (UniqueConstraint("case_id", "sequence"),)
 
 
@@ -121,6 +123,7 @@ class Responsibility(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     holder: Mapped[User] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship()
 
 
 class Referral(Base):

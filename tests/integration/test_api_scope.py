@@ -74,11 +74,19 @@ def test_statutory_officers_see_a_case_once_it_is_referred_to_them(client_as, co
     case_id = cases["hill_lead"]
     assert client.get(f"/api/cases/{case_id}").status_code == 404
     ctx = context("hill_lead")
-    refer(ctx, case_id, MakeReferral(
-        to_team="statutory", reason="no improvement after school action",
-        content={"actions_taken": "calls and letters", "attendance_data": "88.2% this year",
-                 "support_offered": "school nurse, mentor"},
-    ))
+    refer(
+        ctx,
+        case_id,
+        MakeReferral(
+            to_team="statutory",
+            reason="no improvement after school action",
+            content={
+                "actions_taken": "calls and letters",
+                "attendance_data": "88.2% this year",
+                "support_offered": "school nurse, mentor",
+            },
+        ),
+    )
     ctx.commit()
     assert client.get(f"/api/cases/{case_id}").status_code == 200
     assert client.get(f"/api/pupils/{world.pupil_hill}").status_code == 200
@@ -100,21 +108,41 @@ def test_traded_officer_sees_siblings_across_the_schools_served(client_as, db):
 def test_admins_manage_users_but_cannot_open_cases(client_as, db):
     world = db.world
     admin = client_as("admin")
-    made = admin.post("/api/users", json={
-        "username": "new.lead", "full_name": "Nia Example", "position": "Attendance lead",
-        "email": "nia@example.org", "role": "school_staff", "password": "a-long-passphrase",
-        "school_ids": [world.oakfield],
-    })
+    made = admin.post(
+        "/api/users",
+        json={
+            "username": "new.lead",
+            "full_name": "Nia Example",
+            "position": "Attendance lead",
+            "email": "nia@example.org",
+            "role": "school_staff",
+            "password": "a-long-passphrase",
+            "school_ids": [world.oakfield],
+        },
+    )
     assert made.status_code == 201, made.text
-    refused = admin.post("/api/cases", json={
-        "pupil_id": world.pupil_oak, "school_id": world.oakfield, "reason": "test"
-    })
+    refused = admin.post(
+        "/api/cases",
+        json={"pupil_id": world.pupil_oak, "school_id": world.oakfield, "reason": "test"},
+    )
     # Refused for the role, before any record is looked up, so it says nothing about the pupil.
     assert refused.status_code == 403
-    assert client_as("manager").post("/api/users", json={
-        "username": "other", "full_name": "O", "position": "P", "email": "o@example.org",
-        "role": "la_manager", "password": "a-long-passphrase",
-    }).status_code == 403
+    assert (
+        client_as("manager")
+        .post(
+            "/api/users",
+            json={
+                "username": "other",
+                "full_name": "O",
+                "position": "P",
+                "email": "o@example.org",
+                "role": "la_manager",
+                "password": "a-long-passphrase",
+            },
+        )
+        .status_code
+        == 403
+    )
 
 
 def test_signing_in_is_required_and_wrong_passwords_are_refused(app, db):

@@ -176,7 +176,7 @@ def test_a_case_walks_from_expect_to_enforce_and_the_events_tell_the_story(clien
     }
     # 6 school weeks after Wed 20 Nov: weeks of 25 Nov, 2, 9, 16, 23 and 30 Dec; Wed 1 Jan is
     # a bank holiday, so the next school day (no term dates yet: every working day counts).
-    assert "runs until 2025-01-02" in early.json()["detail"]
+    assert "runs until 2 January 2025" in early.json()["detail"]
     # The traded officer still sees the case (their school's) but legal action is not theirs.
     assert move(traded, case_id, "advance_to_enforce").status_code == 403
 

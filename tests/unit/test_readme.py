@@ -14,4 +14,3 @@ def test_readme_diagram_matches_the_state_machine():
     block = text[start:end]
     body = block[block.index("```mermaid\n") + len("```mermaid\n") : block.rindex("```")]
     assert body == mermaid(), "README diagram is stale: paste `casework workflow diagram` output"
-

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 from api.auth import make_session_auth
 from api.controllers.admin import UserController, WorkflowController
 from api.controllers.auth import AuthController
-from api.controllers.cases import CaseController
+from api.controllers.cases import AttachmentController, CaseController
 from api.controllers.decisions import ApprovalController, ReferralController
 from api.controllers.people import FamilyController, PupilController, SchoolController
 from api.deps import Services, services
@@ -39,6 +39,7 @@ def api_router() -> Router:
             PupilController,
             FamilyController,
             CaseController,
+            AttachmentController,
             ReferralController,
             ApprovalController,
             UserController,

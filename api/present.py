@@ -5,6 +5,7 @@ from __future__ import annotations
 from api import schemas as s
 from casework.models import (
     ApprovalRequest,
+    Attachment,
     Case,
     CaseEvent,
     Contact,
@@ -180,4 +181,10 @@ def approval(a: ApprovalRequest) -> s.ApprovalOut:
 def responsibility(r: Responsibility) -> s.ResponsibilityOut:
     return s.ResponsibilityOut(
         r.holder_id, r.holder.full_name, r.team, r.via, r.since, r.until, r.reason
+    )
+
+
+def attachment(a: Attachment) -> s.AttachmentOut:
+    return s.AttachmentOut(
+        a.id, a.filename, a.media_type, a.size, a.sha256, a.intervention_id, a.uploaded_at
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.datastructures import UploadFile
 
 from casework.vocabulary import CaseKind, Role
 
@@ -312,3 +314,21 @@ class PupilPage(msgspec.Struct):
     total: int
     page: int
     page_size: int
+
+
+class AttachmentOut(msgspec.Struct):
+    id: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    intervention_id: int | None
+    uploaded_at: datetime
+
+
+@dataclass
+class AttachmentUpload:
+    """A multipart upload: the file, and optionally the intervention it evidences."""
+
+    file: UploadFile
+    intervention_id: int | None = None

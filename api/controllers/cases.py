@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.orm.exc import StaleDataError
 
 from api import present
@@ -15,6 +17,13 @@ from casework import queries
 from casework.errors import Conflict
 from casework.vocabulary import Stage
 from workflows.approvals import request_approval
+from workflows.attachments import (
+    MAX_BYTES,
+    AddAttachment,
+    add_attachment,
+    attachment,
+    attachments_of,
+)
 from workflows.cases import FireTrigger, OpenCase, available_actions, fire_trigger, open_case
 from workflows.facts import ListedSession
 from workflows.interventions import (
@@ -202,3 +211,54 @@ class CaseController(Controller):
                 request, lambda ctx: request_approval(ctx, case_id, data.target_stage, data.reason)
             )
         )
+
+
+class AttachmentController(Controller):
+    path = "/cases/{case_id:int}/attachments"
+    tags = ["cases"]
+
+    @get("/", sync_to_thread=True)
+    def list_attachments(self, request: Request, case_id: FromPath[int]) -> list[s.AttachmentOut]:
+        with unit_of_work(request) as ctx:
+            return [present.attachment(a) for a in attachments_of(ctx, case_id)]
+
+    @post("/", sync_to_thread=True, request_max_body_size=MAX_BYTES + 64 * 1024)
+    def upload(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        data: Annotated[s.AttachmentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> s.AttachmentOut:
+        command = AddAttachment(
+            filename=data.file.filename or "",
+            media_type=(data.file.content_type or "").split(";")[0].strip().lower(),
+            content=data.file.file.read(MAX_BYTES + 1),
+            intervention_id=data.intervention_id,
+        )
+        return present.attachment(
+            retry_on_conflict(request, lambda ctx: add_attachment(ctx, case_id, command))
+        )
+
+    @get("/{attachment_id:int}", sync_to_thread=True)
+    def download(
+        self, request: Request, case_id: FromPath[int], attachment_id: FromPath[int]
+    ) -> Response[bytes]:
+        with unit_of_work(request) as ctx:
+            found = attachment(ctx, case_id, attachment_id)
+            return Response(
+                found.content,
+                media_type=found.media_type,
+                headers={
+                    "Content-Disposition": content_disposition(found.filename),
+                    "X-Content-Type-Options": "nosniff",
+                    "Digest": f"sha-256={found.sha256}",
+                },
+            )
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header safe for any file name (RFC 6266 with an ASCII fallback)."""
+    ascii_name = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

@@ -21,7 +21,7 @@ def test_a_letter_is_kept_with_its_hash_and_an_event(client_as, db):
     case_id = _case(client, db.world)
     uploaded = client.post(
         f"/api/cases/{case_id}/attachments",
-        files={"file": ("First letter – Ashdown.pdf", PDF, "application/pdf")},
+        files={"file": ("First letter \u2013 Ashdown.pdf", PDF, "application/pdf")},
     )
     assert uploaded.status_code == 201, uploaded.text
     body = uploaded.json()

@@ -6,6 +6,7 @@ from litestar import Litestar, Request, Router, get
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import Engine, text
 
+from api import redaction
 from api.auth import make_session_auth
 from api.controllers.admin import UserController, WorkflowController
 from api.controllers.auth import AuthController
@@ -55,6 +56,7 @@ def create_app(
     clock: Clock | None = None,
     migrate: bool = True,
 ) -> Litestar:
+    redaction.install()
     settings = settings or Settings.from_env()
     owns_engine = engine is None
     engine = engine or make_engine(settings.database_url)

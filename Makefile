@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup clean
+.PHONY: run test lint bench setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Benchmarks: print figures against a plain-SQL reference (not part of the test suite).
+bench: setup
+	$(BIN)/python -m tests.benchmarks.bench_cases
 
 lint: setup
 	$(BIN)/ruff check .

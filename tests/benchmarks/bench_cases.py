@@ -126,7 +126,8 @@ def _reference(engine, world, pupils: list[int]) -> tuple[float, float]:
             conn.execute(
                 text(
                     "INSERT INTO case_event (case_id, sequence, occurred_at, actor_name, "
-                    "actor_position, kind, data) VALUES (:c, 2, :t, 'a', 'b', 'stage_changed', '{}')"
+                    "actor_position, kind, data) "
+                    "VALUES (:c, 2, :t, 'a', 'b', 'stage_changed', '{}')"
                 ),
                 {"c": case_id, "t": now},
             )

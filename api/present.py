@@ -18,18 +18,8 @@ from casework.models import (
     User,
 )
 from casework.upn import is_temporary
-from casework.vocabulary import Stage
+from casework.vocabulary import CHARACTERISTICS, Stage
 from config.profiles import Profile
-
-CHARACTERISTICS = (
-    "fsm",
-    "sen_support",
-    "ehc_plan",
-    "looked_after",
-    "social_worker",
-    "young_carer",
-    "eal",
-)
 
 
 def user(u: User) -> s.UserOut:

@@ -42,6 +42,18 @@ OPEN_STAGES: tuple[Stage, ...] = (
 )
 
 
+# The pupil characteristics casework and the DfE statistics cut by (columns on the pupil).
+CHARACTERISTICS = (
+    "fsm",
+    "sen_support",
+    "ehc_plan",
+    "looked_after",
+    "social_worker",
+    "young_carer",
+    "eal",
+)
+
+
 class CaseKind(StrEnum):
     """Irregular attendance follows the support-first path; a term-time holiday may go straight
     to Enforce because support is not appropriate (RULES.md §2.6)."""

@@ -43,6 +43,7 @@ from casework.vocabulary import (
 from workflows.context import Context
 from workflows.facts import CaseFacts, InterventionFact, ListedSession, TriggerInput
 from workflows.guards import GUARDS, best_threshold_window
+from workflows.interventions import recorded_by_actor
 from workflows.machine import TRIGGERS, MoveRecord, fire, unmet_guards
 from workflows.policy import can_hold, may_fire, team_of
 
@@ -383,14 +384,11 @@ def _apply_internal(ctx, case, move, given, facts, data) -> None:
         rules = ctx.profile.notice_to_improve
         issued = ctx.today()
         window = best_threshold_window(facts)
-        notice = Intervention(
-            case_id=case.id,
+        notice = recorded_by_actor(
+            ctx,
+            case,
             kind=InterventionKind.NOTICE_TO_IMPROVE.value,
             occurred_on=issued,
-            recorded_at=ctx.now(),
-            recorded_by_id=ctx.actor.id,
-            staff_name=ctx.actor.full_name,
-            staff_position=ctx.actor.position,
             attendees=[],
             family_engaged=Engagement.NOT_APPLICABLE.value,
             outcome=InterventionOutcome.PENDING.value,

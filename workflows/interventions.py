@@ -98,6 +98,19 @@ def _problems(ctx: Context, command: RecordIntervention) -> list[FieldProblem]:
     return problems
 
 
+def recorded_by_actor(ctx: Context, case: Case, **fields: Any) -> Intervention:
+    """A new intervention on ``case`` recorded now by the acting user (name and position kept
+    as they were on the day, for the chronology and the court)."""
+    return Intervention(
+        case_id=case.id,
+        recorded_at=ctx.now(),
+        recorded_by_id=ctx.actor.id,
+        staff_name=ctx.actor.full_name,
+        staff_position=ctx.actor.position,
+        **fields,
+    )
+
+
 def _writable_case(ctx: Context, case_id: int) -> Case:
     case = ctx.case(case_id)
     refusal = may_fire(Role(ctx.actor.role), "record_intervention")
@@ -113,14 +126,11 @@ def record_intervention(ctx: Context, case_id: int, command: RecordIntervention)
         problems.append(FieldProblem("case", case.reference, "the case is closed: reopen it first"))
     if problems:
         raise InvalidInput(problems)
-    item = Intervention(
-        case_id=case.id,
+    item = recorded_by_actor(
+        ctx,
+        case,
         kind=command.kind,
         occurred_on=command.occurred_on,
-        recorded_at=ctx.now(),
-        recorded_by_id=ctx.actor.id,
-        staff_name=ctx.actor.full_name,
-        staff_position=ctx.actor.position,
         attendees=list(command.attendees),
         family_engaged=command.family_engaged,
         outcome=command.outcome,
@@ -194,14 +204,11 @@ def record_outcome(
         problems.append(FieldProblem("note", command.note, "say what the outcome rests on"))
     if problems:
         raise InvalidInput(problems)
-    item = Intervention(
-        case_id=case.id,
+    item = recorded_by_actor(
+        ctx,
+        case,
         kind=original.kind,
         occurred_on=original.occurred_on,
-        recorded_at=ctx.now(),
-        recorded_by_id=ctx.actor.id,
-        staff_name=ctx.actor.full_name,
-        staff_position=ctx.actor.position,
         attendees=list(original.attendees),
         family_engaged=engaged,
         outcome=command.outcome,

@@ -11,18 +11,8 @@ from casework.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from casework.models import Enrolment, Family, Pupil, School, User, UserSchool
 from casework.passwords import hash_password
 from casework.upn import upn_problem
-from casework.vocabulary import Role
+from casework.vocabulary import CHARACTERISTICS, Role
 from workflows.context import Context
-
-CHARACTERISTICS = (
-    "fsm",
-    "sen_support",
-    "ehc_plan",
-    "looked_after",
-    "social_worker",
-    "young_carer",
-    "eal",
-)
 
 
 @dataclass

@@ -12,7 +12,8 @@ from api.deps import unit_of_work
 from api.schemas import FamilyOut, PupilIn, PupilOut, PupilPage, SchoolOut
 from casework import queries
 from casework.models import User
-from workflows.registry import CHARACTERISTICS, AddPupil, add_pupil
+from casework.vocabulary import CHARACTERISTICS
+from workflows.registry import AddPupil, add_pupil
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=200)]

@@ -26,11 +26,11 @@ from workflows.cases import FireTrigger, OpenCase, fire_trigger, open_case
 from workflows.context import Context
 
 
-def _pupils(factory, world, count: int) -> list[int]:
+def _pupils(factory, world, count: int, establishment: int) -> list[int]:
     with factory() as session:
         rows = [
             Pupil(
-                upn=make_upn(340, 2001, 10 + n // 1000, n % 1000),
+                upn=make_upn(340, establishment, 10 + n // 1000, n % 1000),
                 legal_forename="Bench",
                 legal_surname=f"Pupil{n}",
                 date_of_birth=datetime(2016, 1, 1).date(),
@@ -149,9 +149,9 @@ def _caseload(factory, world, repeats: int) -> list[float]:
 def run(engine_name: str, url: str, world, count: int) -> None:
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    service_pupils = _pupils(factory, world, count)
+    service_pupils = _pupils(factory, world, count, establishment=2001)
     opened, moved = _service(factory, world, service_pupils)
-    reference_pupils = _pupils_for_reference(factory, world, count)
+    reference_pupils = _pupils(factory, world, count, establishment=2002)
     ref_open, ref_move = _reference(engine, world, reference_pupils)
     page = _caseload(factory, world, 100)
     per = 1000 / count
@@ -172,28 +172,9 @@ def run(engine_name: str, url: str, world, count: int) -> None:
     engine.dispose()
 
 
-def _pupils_for_reference(factory, world, count: int) -> list[int]:
-    with factory() as session:
-        rows = [
-            Pupil(
-                upn=make_upn(340, 2002, 10 + n // 1000, n % 1000),
-                legal_forename="Ref",
-                legal_surname=f"Pupil{n}",
-                date_of_birth=datetime(2016, 1, 1).date(),
-                sex="M",
-                nc_year=3,
-                la_id=world.la,
-            )
-            for n in range(count)
-        ]
-        session.add_all(rows)
-        session.commit()
-        return [p.id for p in rows]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cases", type=int, default=500)
+    parser.add_argument("--cases", type=int, default=300)
     args = parser.parse_args()
     import tempfile
     from pathlib import Path

@@ -17,6 +17,8 @@ class DropQueryStrings(logging.Filter):
 
 
 def install() -> None:
+    # transitions logs every callback at INFO: noise in production logs.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, DropQueryStrings) for f in access.filters):
         access.addFilter(DropQueryStrings())

@@ -52,6 +52,24 @@ class NoticeToImproveRules(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
     period: DurationSpec
 
 
+class ClockRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A clock on a case: what starts it, how long it runs, what stops it.
+
+    Happenings are ``stage_entered:<stage>``, ``stage_exited:<stage>``,
+    ``intervention:<kind>`` (recorded), ``outcome:<kind>`` (its outcome recorded),
+    ``case_closed`` and ``case_reopened``. Without a ``period`` the date comes from the record
+    that starts the clock (a Notice to Improve's own expiry date).
+    """
+
+    label: str
+    armed_by: list[str]
+    cancelled_by: list[str]
+    period: DurationSpec | None = None
+    # A new start replaces a pending clock of the same kind (a second AIM resets the review).
+    rearm: bool = True
+    enabled: bool = True
+
+
 class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     key: str
     name: str
@@ -61,7 +79,14 @@ class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     facilitate: FacilitateRules
     formalise: FormaliseRules
     notice_to_improve: NoticeToImproveRules
+    clocks: dict[str, ClockRule] = {}
+    # Owners are reminded this many school days before a deadline falls due.
+    reminder_school_days: int = 2
     extends: str | None = None
+
+    @property
+    def active_clocks(self) -> dict[str, ClockRule]:
+        return {kind: rule for kind, rule in self.clocks.items() if rule.enabled}
 
     def level_for(self, stage: str) -> Level | None:
         for level in self.levels:
@@ -121,6 +146,13 @@ def _unknown_names(profile: Profile) -> list[str]:
         for name in names
         if name not in stages
     ]
+    problems += [
+        f"clocks.{kind}.{where} names {happening!r}, which is not a happening"
+        for kind, rule in profile.clocks.items()
+        for where, happenings in (("armed_by", rule.armed_by), ("cancelled_by", rule.cancelled_by))
+        for happening in happenings
+        if not _is_happening(happening, stages, kinds)
+    ]
     for where, names in (
         ("facilitate.school_action_kinds", profile.facilitate.school_action_kinds),
         ("formalise.support_kinds", profile.formalise.support_kinds),
@@ -133,3 +165,14 @@ def _unknown_names(profile: Profile) -> list[str]:
 
 def available_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
+
+
+def _is_happening(text: str, stages: set[str], kinds: set[str]) -> bool:
+    name, _, subject = text.partition(":")
+    if name in ("case_closed", "case_reopened"):
+        return not subject
+    if name in ("stage_entered", "stage_exited"):
+        return subject in stages
+    if name in ("intervention", "outcome"):
+        return subject in kinds
+    return False

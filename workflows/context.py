@@ -16,6 +16,7 @@ from casework.models import Case, CaseEvent, LocalAuthority, User
 from casework.scope import Scope
 from casework.vocabulary import Role
 from config.profiles import Profile, load_profile
+from workflows.events import Actor, append_event
 
 
 @dataclass
@@ -67,26 +68,18 @@ class Context:
         data: dict[str, Any] | None = None,
         intervention_id: int | None = None,
     ) -> CaseEvent:
-        """Append a case event. It also advances the case's event counter, so the case row's
-        version goes up at the next flush: two changes to one case can never interleave."""
-        sequence = (case.last_event_sequence or 0) + 1
-        event = CaseEvent(
-            case=case,
-            sequence=sequence,
-            occurred_at=self.now(),
-            actor_id=self.actor.id,
-            actor_name=self.actor.full_name,
-            actor_position=self.actor.position,
-            kind=kind,
+        return append_event(
+            self.session,
+            case,
+            Actor(self.actor.id, self.actor.full_name, self.actor.position),
+            self.now(),
+            kind,
+            reason=reason,
             from_stage=from_stage,
             to_stage=to_stage,
-            reason=reason,
-            data=data or {},
+            data=data,
             intervention_id=intervention_id,
         )
-        self.session.add(event)
-        case.last_event_sequence = sequence
-        return event
 
     def commit(self) -> None:
         self.session.commit()

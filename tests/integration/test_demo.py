@@ -1,7 +1,10 @@
-"""The demo LA: a year of believable casework that every demo user can sign in to and explore.
+"""The demo LA: about a year of believable casework up to today, which every demo user can sign in
+to and explore.
 
-A small demo is seeded once per engine into its own empty database (the ``db`` fixture's world
-already holds LA 340, so it cannot be used here).
+A small demo is seeded once per engine and per ``today`` into its own empty database (the ``db``
+fixture's world already holds LA 340, so it cannot be used here). The todays are fixed so the
+tests repeat: one well into the autumn term, one early in it (the histories then begin in the
+previous school year) and one in the summer holiday (they end on the last day of the summer term).
 """
 
 from __future__ import annotations
@@ -10,16 +13,31 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Date, DateTime, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.demo import DEMO_PASSWORD, DEMO_TODAY, demo_users, seed_demo, term_days
+from api.demo import DEMO_PASSWORD, demo_users, seed_demo
+from api.demo.stories import HISTORY_DAYS
+from api.demo.timeline import Timeline, academic_year, term_days, terms
 from casework.db import make_engine, make_session_factory
+from casework.durations import is_working_day
 from casework.migrate import upgrade
-from casework.models import Case, CaseEvent, Enrolment, Pupil, Responsibility, School, User
+from casework.models import (
+    Base,
+    Case,
+    CaseEvent,
+    Enrolment,
+    Pupil,
+    Responsibility,
+    School,
+    User,
+)
+from casework.models.base import UTCDateTime
 from casework.passwords import verify_password
 from casework.upn import upn_problem
 from casework.vocabulary import CaseKind, EventKind, Outcome, Stage
@@ -27,27 +45,50 @@ from tests.conftest import PG_ADMIN_URL, REQUIRE_POSTGRES, _pg_admin
 
 SMALL = {"schools": 6, "pupils": 400, "seed": 7}
 LONDON = ZoneInfo("Europe/London")
+TODAYS = {
+    "autumn": date(2026, 11, 23),
+    "early_autumn": date(2026, 9, 10),
+    "summer_holiday": date(2026, 8, 10),
+}
+# Deadlines look forward: they are the only dates a demo record may hold after today.
+FORWARD = {"due_on", "remind_on"}
+
+
+@dataclass(frozen=True)
+class Demo:
+    factory: sessionmaker[Session]
+    today: date
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline.for_today(self.today, HISTORY_DAYS)
 
 
 @contextmanager
-def _seeded(url: str) -> Iterator[sessionmaker[Session]]:
+def _seeded(url: str, today: date) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(url)
     try:
         upgrade(engine)
         factory = make_session_factory(engine)
-        seed_demo(factory, **SMALL)
+        seed_demo(factory, **SMALL, today=today)
         yield factory
     finally:
         engine.dispose()
 
 
+@pytest.fixture(scope="module", params=list(TODAYS))
+def today(request) -> date:
+    return TODAYS[request.param]
+
+
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-def demo(request, tmp_path_factory) -> Iterator[sessionmaker[Session]]:
+def demo(request, today, tmp_path_factory) -> Iterator[Demo]:
     if request.param == "sqlite":
-        with _seeded(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}") as factory:
-            yield factory
+        path = tmp_path_factory.mktemp("demo") / "demo.db"
+        with _seeded(f"sqlite:///{path}", today) as factory:
+            yield Demo(factory, today)
         return
     admin = _pg_admin()
     try:
@@ -59,13 +100,13 @@ def demo(request, tmp_path_factory) -> Iterator[sessionmaker[Session]]:
         if REQUIRE_POSTGRES:
             pytest.fail(message)
         pytest.skip(message)
-    name = f"casework_demo_{os.getpid()}"
+    name = f"casework_demo_{os.getpid()}_{today:%Y%m%d}"
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        with _seeded(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}") as factory:
-            yield factory
+        with _seeded(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", today) as factory:
+            yield Demo(factory, today)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -76,8 +117,69 @@ def _cases(session: Session) -> list[Case]:
     return list(session.scalars(select(Case).order_by(Case.id)))
 
 
+# --- the term-date rules --------------------------------------------------------------------------
+
+
+def test_the_rules_give_2024_25_its_usual_term_dates():
+    autumn, spring, summer = terms(2024)
+    assert (autumn.first, autumn.last) == (date(2024, 9, 4), date(2024, 12, 20))
+    assert autumn.half_term == (date(2024, 10, 21), date(2024, 10, 25))
+    assert (spring.first, spring.last) == (date(2025, 1, 6), date(2025, 4, 4))
+    assert spring.half_term == (date(2025, 2, 17), date(2025, 2, 21))
+    assert (summer.first, summer.last) == (date(2025, 4, 21), date(2025, 7, 21))
+    assert summer.half_term == (date(2025, 5, 26), date(2025, 5, 30))
+    days = term_days(2024)
+    assert date(2025, 4, 21) not in days  # Easter Monday
+    assert date(2025, 5, 5) not in days  # early May bank holiday
+    assert date(2025, 4, 22) in days and date(2024, 10, 28) in days
+
+
+@pytest.mark.parametrize("year", range(2020, 2036))
+def test_the_rules_give_plausible_terms_every_year(year):
+    autumn, spring, summer = terms(year)
+    assert autumn.first.weekday() == 2 and 2 <= autumn.first.day <= 8
+    assert autumn.last.weekday() == 4 and 16 <= autumn.last.day <= 22
+    assert spring.first.weekday() == 0 and 3 <= spring.first.day <= 9
+    assert spring.last.weekday() == 4 and date(year + 1, 3, 29) <= spring.last
+    assert (summer.first - spring.last).days == 17  # a two-week Easter break
+    assert summer.last.weekday() < 5 and 19 <= summer.last.day <= 21
+    for term in (autumn, spring, summer):
+        monday, friday = term.half_term
+        assert monday.weekday() == 0 and (friday - monday).days == 4
+        assert term.first < monday and friday < term.last
+    assert autumn.half_term[1] <= date(year, 10, 31) < autumn.half_term[1] + timedelta(days=7)
+    assert 15 <= spring.half_term[0].day <= 21
+    last_monday_in_may = summer.half_term[0]
+    assert last_monday_in_may.month == 5 and (last_monday_in_may + timedelta(days=7)).month == 6
+    days = term_days(year)
+    assert 185 <= len(days) <= 195
+    assert days == sorted(days) and all(is_working_day(d) for d in days)
+
+
+def test_the_histories_begin_in_an_autumn_term_with_room_for_the_longest():
+    autumn = Timeline.for_today(TODAYS["autumn"], HISTORY_DAYS)
+    assert autumn.academic_year == 2026
+    assert autumn.last == date(2026, 11, 20)  # the Friday before that Monday
+    # Twelve weeks into the year is too few for a prosecution: they began a year earlier.
+    assert autumn.first == terms(2025)[0].first
+    early = Timeline.for_today(TODAYS["early_autumn"], HISTORY_DAYS)
+    assert (early.academic_year, early.first) == (2026, terms(2025)[0].first)
+    assert early.last == date(2026, 9, 9)
+    holiday = Timeline.for_today(TODAYS["summer_holiday"], HISTORY_DAYS)
+    assert holiday.academic_year == 2025 == academic_year(TODAYS["summer_holiday"])
+    assert (holiday.first, holiday.last) == (terms(2025)[0].first, terms(2025)[2].last)
+    late = Timeline.for_today(date(2027, 7, 2), HISTORY_DAYS)
+    assert late.first == terms(2026)[0].first  # this year's autumn: room enough
+    for timeline in (autumn, early, holiday, late):
+        assert len(timeline.days) >= HISTORY_DAYS
+        assert timeline.last < timeline.today
+
+
+# --- the demo, seeded for each today --------------------------------------------------------------
+
+
 def test_cases_reach_every_stage_kind_and_outcome(demo):
-    with demo() as session:
+    with demo.factory() as session:
         cases = _cases(session)
         events = session.scalars(select(CaseEvent.kind)).all()
     assert {c.stage for c in cases} == {s.value for s in Stage}
@@ -91,8 +193,8 @@ def test_cases_reach_every_stage_kind_and_outcome(demo):
 
 
 def test_every_case_history_is_a_consistent_dated_chronology(demo):
-    school_days = set(term_days())
-    with demo() as session:
+    school_days = set(demo.timeline.days)
+    with demo.factory() as session:
         cases = {c.id: c for c in _cases(session)}
         history: dict[int, list[CaseEvent]] = defaultdict(list)
         for event in session.scalars(
@@ -116,17 +218,46 @@ def test_every_case_history_is_a_consistent_dated_chronology(demo):
         times = [e.occurred_at for e in events]
         assert times == sorted(times), case.reference
         for moment in times:
-            day = moment.astimezone(LONDON).date()
-            assert day in school_days and day <= DEMO_TODAY, (case.reference, day)
+            local = moment.astimezone(LONDON)
+            assert local.date() in school_days and local.date() < demo.today, (
+                case.reference,
+                local,
+            )
+            assert time(8, 30) <= local.time() <= time(17, 0), (case.reference, local)
+        # The service numbers cases in each year they open in.
+        opened = case.opened_at.astimezone(LONDON)
+        assert case.reference.startswith(f"340-{opened:%y}-"), case.reference
         for handover in (e for e in events if e.kind in {"referral_accepted", "assigned"}):
             # Each hand-over names the holder whose period it ended.
             previous = ended[(case_id, handover.occurred_at)]
             assert handover.data["from"] == previous, (case.reference, handover.sequence)
 
 
+def test_no_record_is_dated_after_today(demo):
+    with demo.factory() as session:
+        engine = session.get_bind()
+        present = set(inspect(engine).get_table_names())
+        latest = {}
+        for table in Base.metadata.sorted_tables:
+            if table.name not in present:
+                continue
+            for column in table.columns:
+                if (
+                    isinstance(column.type, Date | DateTime | UTCDateTime)
+                    and column.name not in FORWARD
+                ):
+                    latest[f"{table.name}.{column.name}"] = session.scalar(select(func.max(column)))
+    assert latest["case_event.occurred_at"] is not None
+    for name, value in latest.items():
+        if isinstance(value, datetime):
+            value = value.astimezone(LONDON).date()
+        assert value is None or value <= demo.today, (name, value)
+
+
 def test_pupils_have_valid_unique_upns_and_a_current_school(demo):
-    with demo() as session:
-        upns = session.scalars(select(Pupil.upn)).all()
+    year = academic_year(demo.today)
+    with demo.factory() as session:
+        pupils = session.execute(select(Pupil.upn, Pupil.nc_year, Pupil.date_of_birth)).all()
         on_roll = session.scalars(
             select(Enrolment.pupil_id).where(
                 Enrolment.registration == "main", Enrolment.end_date.is_(None)
@@ -137,15 +268,21 @@ def test_pupils_have_valid_unique_upns_and_a_current_school(demo):
                 Case.outcome.in_([Outcome.MOVED_AWAY, Outcome.LEFT_ROLL]),
             )
         )
+    upns = [upn for upn, _, _ in pupils]
     assert len(upns) == SMALL["pupils"]
     assert len(set(upns)) == len(upns)
     assert [u for u in upns if upn_problem(u)] == []
     assert len(on_roll) == len(set(on_roll))  # at most one main school at a time
     assert left is not None and len(on_roll) < len(upns)
+    # NC years are those of the academic year holding today: Reception children are four on
+    # 1 September of it.
+    for upn, nc_year, born in pupils:
+        first = date(year - 5 - nc_year, 9, 1)
+        assert first <= born < date(first.year + 1, 9, 1), (upn, nc_year, born)
 
 
 def test_siblings_attend_different_schools(demo):
-    with demo() as session:
+    with demo.factory() as session:
         rows = session.execute(
             select(Pupil.family_id, Enrolment.school_id, School.phase)
             .join(Enrolment, Enrolment.pupil_id == Pupil.id)
@@ -161,7 +298,7 @@ def test_siblings_attend_different_schools(demo):
 
 
 def test_every_listed_demo_user_signs_in_with_the_demo_password(demo):
-    with demo() as session:
+    with demo.factory() as session:
         listed = demo_users(session)
         users = {u.username: u for u in session.scalars(select(User))}
         first = session.scalars(
@@ -170,23 +307,32 @@ def test_every_listed_demo_user_signs_in_with_the_demo_password(demo):
     usernames = [username for username, _, _ in listed]
     assert sorted(usernames) == sorted(users)
     assert {"admin", "manager", "statutory", "traded", "school"} <= set(usernames)
-    for username in usernames:
-        assert verify_password(users[username].password_hash, DEMO_PASSWORD), username
+    # The accounts share one hash (seeding hashes the password once): check each hash once.
+    for password_hash in {users[username].password_hash for username in usernames}:
+        assert verify_password(password_hash, DEMO_PASSWORD)
     # The README's school user works at a school that buys the traded service from ``traded``.
     assert first.traded_service and first.traded_officer_id == users["traded"].id
     assert first.id in users["traded"].school_ids
 
 
-def test_the_same_seed_gives_the_same_demo(demo, tmp_path):
+def test_the_same_seed_and_today_give_the_same_demo(demo, tmp_path):
     def snapshot(factory) -> tuple[list, list]:
         with factory() as session:
             upns = sorted(session.scalars(select(Pupil.upn)))
             cases = session.execute(
-                select(Pupil.upn, Case.kind, Case.stage, Case.outcome, Case.last_event_sequence)
+                select(
+                    Case.reference,
+                    Pupil.upn,
+                    Case.kind,
+                    Case.stage,
+                    Case.outcome,
+                    Case.last_event_sequence,
+                    Case.opened_at,
+                )
                 .join(Pupil, Pupil.id == Case.pupil_id)
                 .order_by(Case.id)
             ).all()
         return upns, [tuple(row) for row in cases]
 
-    with _seeded(f"sqlite:///{tmp_path / 'again.db'}") as again:
-        assert snapshot(again) == snapshot(demo)
+    with _seeded(f"sqlite:///{tmp_path / 'again.db'}", demo.today) as again:
+        assert snapshot(again) == snapshot(demo.factory)

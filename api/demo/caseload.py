@@ -1,0 +1,150 @@
+"""The demo's caseload: how many cases, for which pupils, starting when; then each story told.
+
+About 5% of pupils get a case, at least one per scenario. Stories are told one after another,
+each to its end, in roughly the order their cases open, so the service's running case references
+(``340-25-00001``, ...) follow the opening dates.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from api.demo.population import Kid, Population
+from api.demo.stories import Scenario, scenarios
+from api.demo.story import Story
+from api.demo.timeline import Timeline, at
+from casework.clock import FixedClock
+from casework.models import User
+from workflows.context import Context
+
+# A term-time holiday case opens five to eight term days after the Monday its story starts on.
+HOLIDAY_CASE_OPENS = 6
+
+
+class Caseload:
+    """Tells each case's story through the services, acting as the right person on the right day."""
+
+    def __init__(
+        self, session: Session, rng: random.Random, population: Population, timeline: Timeline
+    ):
+        self.session = session
+        self.rng = rng
+        self.population = population
+        self.days = timeline.days
+        self.last = len(self.days) - 1
+        self.clock = FixedClock(at(self.days[0], 8 * 60))
+        self.contexts = {
+            user.id: Context.build(session, user, self.clock) for user in population.users.values()
+        }
+        self.users = population.users
+        self.manager = population.users["manager"]
+        self.scenarios = scenarios(self.last)
+        # Mondays that begin a full Monday-to-Friday school week: a family's week away.
+        self.holiday_weeks = [
+            i
+            for i, day in enumerate(self.days)
+            if day.weekday() == 0
+            and i + 4 <= self.last
+            and self.days[i + 4] == day + timedelta(days=4)
+        ]
+
+    def ctx(self, user: User) -> Context:
+        return self.contexts[user.id]
+
+    def statutory_officer(self) -> User:
+        return self.users["statutory" if self.rng.random() < 0.6 else "statutory2"]
+
+    def plan(self) -> list[Scenario]:
+        every = self.scenarios
+        wanted = max(len(every), round(len(self.population.kids) * 0.05))
+        extra = self.rng.choices(every, weights=[x.weight for x in every], k=wanted - len(every))
+        return every + extra
+
+    def starts(self, scenario: Scenario, kid: Kid) -> range | list[int]:
+        """The term days (indexes) ``kid``'s story may start on: within the scenario's window and
+        not before the pupil joined the school, since a case opens only for a pupil on its roll."""
+        lo, hi = scenario.window
+        lo = max(lo, bisect.bisect_left(self.days, kid.since))
+        if scenario.holiday:
+            return [i for i in self.holiday_weeks if lo <= i <= hi]
+        return range(lo, hi + 1)
+
+    def pupils_for(self, plan: list[Scenario]) -> list[Kid]:
+        """Pupils with cases: more often those facing disadvantage, some siblings together, and a
+        good share at the first school so its attendance lead sees every stage."""
+        rng = self.rng
+        kids = self.population.kids
+
+        def weight(kid: Kid) -> float:
+            t = kid.traits
+            w = 1.6 if kid.year >= 7 else 1.0
+            for trait, factor in (
+                ("fsm", 2.0),
+                ("sen_support", 1.5),
+                ("ehc_plan", 1.5),
+                ("social_worker", 2.0),
+                ("young_carer", 1.5),
+                ("looked_after", 1.5),
+            ):
+                if t[trait]:
+                    w *= factor
+            return w
+
+        priority = sorted(
+            range(len(kids)), key=lambda i: rng.random() ** (1 / weight(kids[i])), reverse=True
+        )
+        taken: set[int] = set()
+        chosen: list[Kid] = []
+        minimal = len(self.scenarios)
+        for n, scenario in enumerate(plan):
+
+            def free(i: int, scenario: Scenario = scenario) -> bool:
+                """Not yet chosen, and on the school's roll in time for the story."""
+                return i not in taken and bool(self.starts(scenario, kids[i]))
+
+            pick = None
+            first_school = (n < minimal and n % 2 == 0) or (n >= minimal and n % 16 == 0)
+            if first_school:
+                pick = next((i for i in priority if kids[i].school == 0 and free(i)), None)
+            elif chosen and rng.random() < 0.12:
+                pick = self._sibling_elsewhere(chosen, free)
+            if pick is None:
+                pick = next((i for i in priority if free(i)), None)
+            if pick is None:
+                raise ValueError(f"no pupil left for a {scenario.name} case")
+            taken.add(pick)
+            chosen.append(kids[pick])
+        return chosen
+
+    def _sibling_elsewhere(self, chosen: list[Kid], free: Callable[[int], bool]) -> int | None:
+        kids = self.population.kids
+        for kid in reversed(chosen[-20:]):
+            if kid.family is None:
+                continue
+            for index in self.population.families[kid.family]:
+                if kids[index].school != kid.school and free(index):
+                    return index
+        return None
+
+    def run(self) -> int:
+        plan = self.plan()
+        kids = self.pupils_for(plan)
+        stories = [
+            (self.rng.choice(self.starts(scenario, kid)), scenario, kid)
+            for scenario, kid in zip(plan, kids, strict=True)
+        ]
+
+        def opens(story: tuple[int, Scenario, Kid]) -> int:
+            start, scenario, _ = story
+            return start + HOLIDAY_CASE_OPENS if scenario.holiday else start
+
+        for n, (start, scenario, kid) in enumerate(sorted(stories, key=opens)):
+            scenario.tell(Story(self, kid, start))
+            if n % 50 == 49:
+                self.session.commit()
+        return len(plan)

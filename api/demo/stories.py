@@ -1,0 +1,387 @@
+"""The case histories: which steps each kind of case takes, and when in the timeline it may start.
+
+Each scenario is told through ``steps``; together they reach every stage, both case kinds and
+every closing outcome. A window gives the earliest and latest start as indexes into the timeline's
+term days, counted back from the last one, so open cases are recent whatever the date; closed cases
+may start as early as the first term day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from api.demo.steps import (
+    consider_supervision_order,
+    holiday,
+    holiday_penalty,
+    issue_notice,
+    level_four,
+    level_one,
+    level_three,
+    level_two,
+    notice_result,
+    prosecute,
+    ready_for_level_two,
+    review_support,
+)
+from api.demo.story import Story, percent
+from casework.vocabulary import Engagement as Eng
+from casework.vocabulary import InterventionKind as Kind
+from casework.vocabulary import InterventionOutcome as Res
+from casework.vocabulary import Outcome, Stage, Team
+from workflows.responsibility import return_referral
+
+# The term days the windows need: the longest history, a prosecution, may start as late as 155
+# term days before the end, and takes nearly all of them.
+HISTORY_DAYS = 160
+# Open cases start within the last school year of term days, so none has stood still for a year.
+SCHOOL_YEAR = 190
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    tell: Callable[[Story], None]
+    window: tuple[int, int]  # earliest and latest start, as indexes into the term days
+    weight: float
+    holiday: bool = False  # starts on the Monday of a full school week the family spent away
+
+
+def scenarios(end: int) -> list[Scenario]:
+    """Every scenario, for a timeline whose last term day has index ``end``."""
+    year = end - SCHOOL_YEAR
+
+    def s(name, tell, earliest, latest, weight, holiday=False) -> Scenario:
+        window = (max(0, earliest), latest)
+        assert window[0] <= window[1], name
+        return Scenario(name, tell, window, weight, holiday)
+
+    return [
+        s("expect", _expect, end - 35, end - 3, 12),
+        s("monitor", _monitor, end - 50, end - 6, 28),
+        s("monitor_stepped_down", _stepped_down, year, end - 65, 10),
+        s("monitor_reopened", _reopened, year, end - 90, 6),
+        s("monitor_holiday_referred", _holiday_referred, end - 35, end - 15, 2, True),
+        s("listen", _listen, end - 90, end - 36, 30),
+        s("listen_referral_returned", _referral_returned, year, end - 45, 5),
+        s("facilitate", _facilitate, end - 110, end - 62, 35),
+        s("formalise_awaiting_statutory", _formalise_awaiting, end - 75, end - 63, 5),
+        s("formalise_contract", _formalise_contract, end - 110, end - 82, 12),
+        s("formalise_notice_running", _formalise_notice, end - 125, end - 120, 8),
+        s("formalise_approval_refused", _approval_refused, year, end - 132, 3),
+        s("enforce", _enforce, year, end - 152, 7),
+        s("enforce_prosecution", _prosecution, year, end - 155, 6),
+        s("enforce_holiday", _holiday_enforce, year + 5, end - 25, 4, True),
+        s("closed_improved_monitor", _improved_monitor, 0, end - 45, 20),
+        s("closed_improved_facilitate", _improved_facilitate, 0, end - 72, 14),
+        s("closed_improved_formalise", _improved_formalise, 0, end - 130, 6),
+        s("closed_moved_away", _moved_away, 0, end - 40, 5),
+        s("closed_left_roll", _left_roll, 0, end - 20, 5),
+        s("closed_elective_home_education", _home_education, 0, end - 55, 3),
+        s("closed_children_missing_education", _missing, 0, end - 45, 2),
+        s("closed_holiday_penalty_paid", _holiday_paid, 5, end - 45, 4, True),
+    ]
+
+
+def _engaged(s: Story, deep: bool = False) -> bool:
+    return s.rng.random() < (0.5 if deep else 0.75)
+
+
+def _early_help(s: Story, engaged: bool) -> str:
+    if s.kid.traits["social_worker"] and s.rng.random() < 0.7:
+        return "social_care"
+    if not engaged:
+        return "declined"
+    return "declined" if s.rng.random() < 0.2 else "completed"
+
+
+def _to_level_two(s: Story, *, deep: bool = False) -> None:
+    engaged = _engaged(s, deep)
+    level_one(s, engaged=engaged, early_help=_early_help(s, engaged))
+    ready_for_level_two(s)
+    level_two(s)
+
+
+def _to_notice(s: Story, on: int | None = None) -> None:
+    _to_level_two(s, deep=True)
+    review_support(s, Res.NOT_IMPROVED)
+    level_three(s)
+    issue_notice(s, on)
+
+
+def _expect(s: Story) -> None:
+    s.open(
+        f"Joined with {percent(s.attendance)} attendance at the previous school: set out "
+        "expectations early.",
+        stage=Stage.EXPECT,
+    )
+    s.wait(0, 2)
+    s.record(
+        s.lead,
+        Kind.MEETING_WITH_PARENT,
+        f"Welcome meeting with {s.parent.formal}: attendance expectations and who to call.",
+        Eng.ENGAGED,
+    )
+
+
+def _monitor(s: Story) -> None:
+    s.open(f"Attendance {percent(s.attendance)} this half term, below 90%.")
+    s.record(s.lead, Kind.LETTER, f"First attendance concern letter to {s.parent.formal}.")
+    if s.rng.random() < 0.5:
+        s.wait(1, 4)
+        s.record(
+            s.lead,
+            Kind.PHONE_CALL,
+            f"Phoned {s.parent.formal}; {s.barrier[0]} mentioned.",
+            Eng.ENGAGED,
+        )
+
+
+def _improved_monitor(s: Story) -> None:
+    s.open(f"Attendance {percent(s.attendance)} this half term, below 90%.")
+    s.record(s.lead, Kind.LETTER, f"First attendance concern letter to {s.parent.formal}.")
+    s.wait(1, 4)
+    s.record(
+        s.lead,
+        Kind.PHONE_CALL,
+        f"Phoned {s.parent.formal}: agreed {s.barrier[1]}.",
+        Eng.ENGAGED,
+        Res.IMPROVED,
+    )
+    s.wait(5, 10)
+    s.record(s.lead, Kind.PUPIL_CHECK_IN, f"Check-in with {s.who}: things are going better.")
+    s.wait(10, 15)
+    s.close(
+        s.lead,
+        Outcome.IMPROVED,
+        f"Attendance up to {s.drift(9.0)} over the last six weeks; monitoring ends.",
+    )
+
+
+def _reopened(s: Story) -> None:
+    _improved_monitor(s)
+    s.wait(20, 40)
+    s.fire(s.lead, "reopen", f"Attendance has fallen again to {s.drift(-11.0)}.")
+    s.record(s.lead, Kind.LETTER, f"Attendance concern letter to {s.parent.formal}.")
+
+
+def _left_roll(s: Story) -> None:
+    s.open(f"Attendance {percent(s.attendance)} this half term, below 90%.")
+    s.record(s.lead, Kind.LETTER, f"First attendance concern letter to {s.parent.formal}.")
+    s.wait(2, 5)
+    s.record(
+        s.lead,
+        Kind.PHONE_CALL,
+        f"{s.parent.formal} says the family is moving and {s.who} will change school.",
+        Eng.PARTLY,
+    )
+    s.wait(3, 10)
+    s.leave_roll()
+    s.close(
+        s.lead,
+        Outcome.LEFT_ROLL,
+        "Removed from roll: started at a school in another LA; the common transfer file was sent.",
+    )
+
+
+def _listen(s: Story) -> None:
+    engaged = _engaged(s)
+    early_help = "pending" if engaged and s.rng.random() < 0.6 else _early_help(s, engaged)
+    level_one(s, engaged=engaged, early_help=early_help)
+
+
+def _referral_returned(s: Story) -> None:
+    level_one(s, engaged=True, early_help="pending")
+    ready_for_level_two(s)
+    if s.traded:
+        referral = s.refer(
+            s.lead,
+            Team.TRADED,
+            "Attendance not improving after school action: please hold an AIM.",
+            s.referral_form(),
+        )
+        s.wait(1, 3)
+        return_referral(
+            s.as_(s.traded),
+            referral.id,
+            "The Early Help assessment is still in progress: re-refer once its outcome is "
+            "recorded.",
+        )
+    else:
+        referral = s.refer(
+            s.lead,
+            Team.STATUTORY,
+            "Attendance not improving after school action.",
+            s.referral_form(),
+        )
+        s.wait(1, 3)
+        return_referral(
+            s.as_(s.statutory),
+            referral.id,
+            "Level 2 support has not been tried yet: complete the Early Help assessment and a "
+            "Team Around the Family first.",
+        )
+
+
+def _moved_away(s: Story) -> None:
+    level_one(s, engaged=False, early_help="none")
+    s.wait(3, 6)
+    s.record(
+        s.lead,
+        Kind.HOME_VISIT,
+        "Home visit: the house is empty; a neighbour says the family has moved away.",
+        Eng.NOT_ENGAGED,
+    )
+    s.wait(2, 5)
+    s.leave_roll()
+    s.close(
+        s.lead,
+        Outcome.MOVED_AWAY,
+        f"Confirmed the family moved to {s.rng.choice(('Northshire', 'Westmoor', 'Eastdale'))}; "
+        "the new school requested the pupil's file.",
+    )
+
+
+def _missing(s: Story) -> None:
+    level_one(s, engaged=False, early_help="none")
+    for _ in range(2):
+        s.wait(2, 4)
+        s.record(
+            s.lead,
+            Kind.HOME_VISIT,
+            "Home visit: no answer, curtains drawn; calling card left.",
+            Eng.NOT_ENGAGED,
+        )
+    s.wait(2, 4)
+    s.record(
+        s.lead,
+        Kind.REFERRAL,
+        f"Whereabouts unknown: {s.who} referred to the children missing education officer.",
+        details={"agency": "Children missing education team"},
+    )
+    s.wait(3, 6)
+    s.leave_roll()
+    s.close(
+        s.lead,
+        Outcome.CHILDREN_MISSING_EDUCATION,
+        "Reasonable enquiries made; removed from roll and recorded as missing education.",
+    )
+
+
+def _facilitate(s: Story) -> None:
+    _to_level_two(s)
+    if s.rng.random() < 0.5:
+        review_support(s, Res.SOME_IMPROVEMENT)
+
+
+def _stepped_down(s: Story) -> None:
+    _to_level_two(s)
+    review_support(s, Res.IMPROVED)
+    s.fire(
+        s.holder,
+        "step_down_to_monitor",
+        f"Attendance up to {percent(s.attendance)} since the meeting: back to school monitoring.",
+    )
+    if s.traded and s.rng.random() < 0.6:
+        s.hand_to(
+            s.manager, s.lead, "Stepped down to Level 1: the school monitors attendance again."
+        )
+
+
+def _improved_facilitate(s: Story) -> None:
+    _to_level_two(s)
+    review_support(s, Res.IMPROVED)
+    s.wait(5, 10)
+    s.close(
+        s.holder,
+        Outcome.IMPROVED,
+        f"Attendance sustained at {s.drift(2.0)} for five weeks after the plan.",
+    )
+
+
+def _home_education(s: Story) -> None:
+    _to_level_two(s)
+    s.wait(4, 8)
+    s.record(
+        s.holder,
+        Kind.LETTER,
+        f"Written notice from {s.parent.formal} of elective home education received; the EHE "
+        "team informed.",
+    )
+    s.leave_roll()
+    s.close(s.holder, Outcome.ELECTIVE_HOME_EDUCATION, "Removed from roll for home education.")
+
+
+def _formalise_awaiting(s: Story) -> None:
+    _to_level_two(s, deep=True)
+    review_support(s, Res.NOT_IMPROVED)
+    level_three(s, accepted=False)
+
+
+def _formalise_contract(s: Story) -> None:
+    _to_level_two(s, deep=True)
+    review_support(s, Res.NOT_IMPROVED)
+    level_three(s)
+    if s.rng.random() < 0.5:
+        s.wait(5, 10)
+        s.record(
+            s.statutory,
+            Kind.HOME_VISIT,
+            f"Home visit to {s.parent.formal} to go through the contract's commitments.",
+            Eng.ENGAGED if s.engaged else Eng.NOT_ENGAGED,
+        )
+
+
+def _formalise_notice(s: Story) -> None:
+    _to_notice(s, on=s.work.last - s.rng.randint(2, 28))
+
+
+def _improved_formalise(s: Story) -> None:
+    _to_notice(s)
+    notice_result(s, Res.IMPROVED)
+    s.wait(1, 3)
+    s.close(s.statutory, Outcome.IMPROVED, "Attendance improved under the Notice to Improve.")
+
+
+def _approval_refused(s: Story) -> None:
+    _to_notice(s)
+    notice_result(s, Res.NOT_IMPROVED)
+    s.wait(0, 1)
+    request = s.approval("Notice to Improve expired without improvement: request Level 4.")
+    s.wait(1, 3)
+    s.decide(
+        request,
+        False,
+        "Not yet: the SEND review is due next week; hold until it has reported.",
+    )
+
+
+def _enforce(s: Story) -> None:
+    _to_notice(s)
+    notice_result(s, Res.NOT_IMPROVED)
+    level_four(s, refuse_first=s.rng.random() < 0.25)
+    if s.rng.random() < 0.6:
+        consider_supervision_order(s)
+
+
+def _prosecution(s: Story) -> None:
+    _to_notice(s)
+    notice_result(s, Res.NOT_IMPROVED)
+    level_four(s)
+    prosecute(s)
+
+
+def _holiday_referred(s: Story) -> None:
+    holiday(s)
+
+
+def _holiday_enforce(s: Story) -> None:
+    holiday_penalty(s, holiday(s))
+
+
+def _holiday_paid(s: Story) -> None:
+    notice = holiday_penalty(s, holiday(s))
+    s.wait(12, 18)
+    s.result(s.statutory, notice, Res.COMPLETED, "Penalty paid in full by each parent.")
+    s.close(s.statutory, Outcome.OTHER, "Penalty notices paid; no other attendance concerns.")

@@ -10,6 +10,7 @@ from api import redaction
 from api.auth import make_session_auth
 from api.controllers.admin import UserController, WorkflowController
 from api.controllers.auth import AuthController
+from api.controllers.calendars import CalendarController
 from api.controllers.cases import AttachmentController, CaseController
 from api.controllers.decisions import ApprovalController, ReferralController
 from api.controllers.people import FamilyController, PupilController, SchoolController
@@ -37,6 +38,7 @@ def api_router() -> Router:
         route_handlers=[
             AuthController,
             SchoolController,
+            CalendarController,
             PupilController,
             FamilyController,
             CaseController,

@@ -163,3 +163,104 @@ def profiles() -> None:
     """List the LA profiles in config/profiles."""
     for key in available_profiles():
         click.echo(key)
+
+
+@main.group()
+def calendar() -> None:
+    """School calendars: count a duration on one, explain it, or show a year."""
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _calendar_of(urn: str):
+    """The school with this URN and its calendar (read, then the connection is let go)."""
+    from casework.calendars import school_calendar
+
+    engine = _engine(Settings.from_env())
+    try:
+        with make_session_factory(engine)() as session:
+            school = session.scalars(select(School).where(School.urn == urn)).first()
+            if school is None:
+                raise click.BadParameter(f"no school with URN {urn}", param_hint="--school")
+            return school.name, school_calendar(session, school)
+    finally:
+        engine.dispose()
+
+
+def _explained(urn: str, start, text: str):
+    from casework.calendars import OutsideCalendar, explain_add
+    from casework.durations import parse_duration
+
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--duration") from None
+    name, cal = _calendar_of(urn)
+    try:
+        return name, explain_add(cal, start.date(), duration)
+    except (OutsideCalendar, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@calendar.command("add")
+@click.option("--school", "urn", required=True, help="The school's URN.")
+@click.option("--from", "start", required=True, type=_DATE, help="The date counted from.")
+@click.option("--duration", required=True, help='E.g. "3 school weeks", "end of half term".')
+def calendar_add(urn: str, start, duration: str) -> None:
+    """Print the date DURATION after FROM, counted on the school's calendar."""
+    from casework.calendars.model import long_date
+
+    name, explained = _explained(urn, start, duration)
+    click.echo(explained.end.isoformat())
+    click.echo(
+        f"counted on {name}'s calendar: {explained.duration} after "
+        f"{long_date(explained.start)} is {long_date(explained.end)}"
+    )
+    if explained.provisional_years:
+        click.echo(f"provisional term dates: {', '.join(explained.provisional_years)}")
+
+
+@calendar.command("explain")
+@click.option("--school", "urn", required=True, help="The school's URN.")
+@click.option("--from", "start", required=True, type=_DATE, help="The date counted from.")
+@click.option("--duration", required=True, help='E.g. "3 school weeks", "10 school days".')
+def calendar_explain(urn: str, start, duration: str) -> None:
+    """Show which days or weeks counted, and which were skipped and why."""
+    name, explained = _explained(urn, start, duration)
+    click.echo(f"On {name}'s calendar:")
+    for line in explained.lines():
+        click.echo(line)
+
+
+@calendar.command("show")
+@click.option("--school", "urn", required=True, help="The school's URN.")
+@click.option("--year", required=True, type=int, help="The academic year's first year: 2024.")
+def calendar_show(urn: str, year: int) -> None:
+    """Print a school's terms, half terms, INSET days, closures and bank holidays for a year."""
+    from casework.calendars import OutsideCalendar
+    from casework.calendars.model import HALF_TERM_BREAKS, DateRange, long_date
+    from casework.calendars.store import session_name
+
+    name, cal = _calendar_of(urn)
+    try:
+        found = cal.year(year)
+    except OutsideCalendar as exc:
+        raise click.ClickException(str(exc)) from None
+    flag = "provisional: generated from the LA's pattern" if found.provisional else "published"
+    click.echo(f"{name}, {found.label} ({flag}; source: {found.source})")
+    for term in found.terms:
+        click.echo(f"  {term.name} term: {DateRange(term.first, term.last)}")
+        if term.half_term:
+            label = HALF_TERM_BREAKS.get(term.name, "half term")
+            click.echo(f"    {label}: {term.half_term}")
+    for inset in cal.inset_days_in(year):
+        click.echo(f"  INSET day: {long_date(inset.day)} ({session_name(inset.sessions)})")
+    for closure in cal.closures_in(year):
+        click.echo(
+            f"  closure: {closure.days} ({session_name(closure.sessions)}): {closure.reason}"
+        )
+    for day, holiday in cal.bank_holidays(year):
+        click.echo(f"  bank holiday: {long_date(day)} {holiday}")
+    days = sum(1 for d in found.span.days() if cal.is_school_day(d))
+    click.echo(f"  {days} school days, {cal.sessions_in(year)} sessions")

@@ -1,6 +1,7 @@
 """SQLAlchemy models. Import from here so Alembic and the application see one metadata."""
 
 from casework.models.base import Base
+from casework.models.calendars import LaCalendarYear, SchoolCalendarOverride
 from casework.models.cases import (
     ApprovalRequest,
     Attachment,
@@ -23,12 +24,14 @@ __all__ = [
     "Enrolment",
     "Family",
     "Intervention",
+    "LaCalendarYear",
     "LocalAuthority",
     "Pupil",
     "PupilContact",
     "Referral",
     "Responsibility",
     "School",
+    "SchoolCalendarOverride",
     "User",
     "UserSchool",
 ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Request, Router, get
+from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from api import redaction
 from api.auth import make_session_auth
@@ -12,23 +12,16 @@ from api.controllers.admin import UserController, WorkflowController
 from api.controllers.auth import AuthController
 from api.controllers.calendars import CalendarController
 from api.controllers.cases import AttachmentController, CaseController
+from api.controllers.deadlines import DeadlineController, calendar_feed, service_health
 from api.controllers.decisions import ApprovalController, ReferralController
 from api.controllers.people import FamilyController, PupilController, SchoolController
-from api.deps import Services, services
+from api.deps import Services
 from api.errors import EXCEPTION_HANDLERS
 from api.pages import page_routers, template_config
 from casework.clock import Clock, SystemClock
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
 from config.settings import Settings
-
-
-@get("/health", sync_to_thread=True, tags=["operations"])
-def health(request: Request) -> dict[str, str]:
-    """Liveness and database reachability (no personal data)."""
-    with services(request).engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "ok"}
 
 
 def api_router() -> Router:
@@ -42,6 +35,7 @@ def api_router() -> Router:
             PupilController,
             FamilyController,
             CaseController,
+            DeadlineController,
             AttachmentController,
             ReferralController,
             ApprovalController,
@@ -67,7 +61,7 @@ def create_app(
     wired = Services(settings, engine, make_session_factory(engine), clock or SystemClock())
     session_auth = make_session_auth(settings)
     app = Litestar(
-        route_handlers=[health, api_router(), *page_routers()],
+        route_handlers=[service_health, calendar_feed, api_router(), *page_routers()],
         template_config=template_config(),
         on_app_init=[session_auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,

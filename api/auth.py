@@ -14,8 +14,16 @@ from litestar.security.session_auth import SessionAuth
 
 from config.settings import Settings
 
-# Paths anyone may reach: signing in, the API description and the health check.
-PUBLIC = ["^/api/auth/login$", "^/login$", "^/schema", "^/health$", "^/static/"]
+# Paths anyone may reach: signing in, the API description, the health check, feeds.
+PUBLIC = [
+    "^/api/auth/login$",
+    "^/login$",
+    "^/schema",
+    "^/health$",
+    "^/static/",
+    # A calendar app cannot sign in: the secret address is the credential.
+    "^/feeds/",
+]
 
 
 @dataclass(frozen=True)

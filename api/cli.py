@@ -7,6 +7,7 @@ import sys
 import click
 from sqlalchemy import func, select
 
+from api.cli_deadlines import deadlines, scheduler
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
 from casework.models import LocalAuthority, School, User
@@ -264,3 +265,10 @@ def calendar_show(urn: str, year: int) -> None:
         click.echo(f"  bank holiday: {long_date(day)} {holiday}")
     days = sum(1 for d in found.span.days() if cal.is_school_day(d))
     click.echo(f"  {days} school days, {cal.sessions_in(year)} sessions")
+
+
+main.add_command(scheduler)
+main.add_command(deadlines)
+
+if __name__ == "__main__":
+    main()

@@ -167,4 +167,6 @@ class EventKind(StrEnum):
     APPROVAL_REQUESTED = "approval_requested"
     APPROVAL_DECIDED = "approval_decided"
     ATTACHMENT_ADDED = "attachment_added"
+    DEADLINE_REMINDER = "deadline_reminder"
+    DEADLINE_PASSED = "deadline_passed"
     NOTE = "note"

@@ -40,6 +40,7 @@ from casework.vocabulary import (
     Session,
     Stage,
 )
+from workflows.clocks import on_happenings, stage_change, with_clocks
 from workflows.context import Context
 from workflows.facts import CaseFacts, InterventionFact, ListedSession, TriggerInput
 from workflows.guards import GUARDS, best_threshold_window
@@ -174,12 +175,13 @@ def _insert_case(
             reason=command.reason,
         )
     )
+    clocks = on_happenings(ctx, case, [f"stage_entered:{case.stage}"], ctx.today())
     ctx.record(
         case,
         EventKind.OPENED,
         reason=command.reason,
         to_stage=case.stage,
-        data={"kind": case.kind, "owner": owner.full_name, "team": case.team},
+        data=with_clocks({"kind": case.kind, "owner": owner.full_name, "team": case.team}, clocks),
     )
     ctx.session.flush()
     return case
@@ -363,7 +365,15 @@ def _apply(ctx: Context, case: Case, move: MoveRecord, given: TriggerInput, fact
         found = ctx.profile.level_for(stage)
         if found:
             data[level] = found.number
-    ctx.record(case, kind, reason=given.reason, from_stage=previous, to_stage=move.dest, data=data)
+    clocks = on_happenings(ctx, case, stage_change(previous, move.dest), ctx.today())
+    ctx.record(
+        case,
+        kind,
+        reason=given.reason,
+        from_stage=previous,
+        to_stage=move.dest,
+        data=with_clocks(data, clocks),
+    )
     _use_approval(ctx, case, move.dest)
 
 
@@ -406,11 +416,19 @@ def _apply_internal(ctx, case, move, given, facts, data) -> None:
         ctx.session.add(notice)
         ctx.session.flush()
         data.update(expires_on=notice.details["expires_on"], sessions=len(window))
+        clocks = on_happenings(
+            ctx,
+            case,
+            [f"intervention:{InterventionKind.NOTICE_TO_IMPROVE.value}"],
+            issued,
+            due=date.fromisoformat(notice.details["expires_on"]),
+            intervention_id=notice.id,
+        )
         ctx.record(
             case,
             EventKind.NOTICE_TO_IMPROVE_ISSUED,
             reason=given.reason,
-            data=data,
+            data=with_clocks(data, clocks),
             intervention_id=notice.id,
         )
     elif move.trigger == "start_prosecution":

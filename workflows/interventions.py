@@ -22,6 +22,7 @@ from casework.vocabulary import (
     Role,
     Stage,
 )
+from workflows.clocks import on_happenings, with_clocks
 from workflows.context import Context
 from workflows.policy import may_fire
 
@@ -139,16 +140,22 @@ def record_intervention(ctx: Context, case_id: int, command: RecordIntervention)
     )
     ctx.session.add(item)
     ctx.session.flush()
+    clocks = on_happenings(
+        ctx, case, [f"intervention:{item.kind}"], item.occurred_on, intervention_id=item.id
+    )
     ctx.record(
         case,
         EventKind.INTERVENTION_RECORDED,
         reason=item.summary,
-        data={
-            "intervention": item.kind,
-            "occurred_on": item.occurred_on.isoformat(),
-            "family_engaged": item.family_engaged,
-            "outcome": item.outcome,
-        },
+        data=with_clocks(
+            {
+                "intervention": item.kind,
+                "occurred_on": item.occurred_on.isoformat(),
+                "family_engaged": item.family_engaged,
+                "outcome": item.outcome,
+            },
+            clocks,
+        ),
         intervention_id=item.id,
     )
     return item
@@ -222,16 +229,22 @@ def record_outcome(
     )
     ctx.session.add(item)
     ctx.session.flush()
+    clocks = on_happenings(
+        ctx, case, [f"outcome:{item.kind}"], ctx.today(), intervention_id=item.id
+    )
     ctx.record(
         case,
         EventKind.INTERVENTION_RECORDED,
         reason=command.note.strip(),
-        data={
-            "intervention": item.kind,
-            "supersedes": original.id,
-            "outcome": item.outcome,
-            "family_engaged": item.family_engaged,
-        },
+        data=with_clocks(
+            {
+                "intervention": item.kind,
+                "supersedes": original.id,
+                "outcome": item.outcome,
+                "family_engaged": item.family_engaged,
+            },
+            clocks,
+        ),
         intervention_id=item.id,
     )
     return item

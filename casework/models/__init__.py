@@ -11,6 +11,7 @@ from casework.models.cases import (
     Referral,
     Responsibility,
 )
+from casework.models.deadlines import CalendarFeed, Deadline, SchedulerHeartbeat
 from casework.models.organisation import LocalAuthority, School, User, UserSchool
 from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
 
@@ -18,9 +19,11 @@ __all__ = [
     "ApprovalRequest",
     "Attachment",
     "Base",
+    "CalendarFeed",
     "Case",
     "CaseEvent",
     "Contact",
+    "Deadline",
     "Enrolment",
     "Family",
     "Intervention",
@@ -30,6 +33,7 @@ __all__ = [
     "PupilContact",
     "Referral",
     "Responsibility",
+    "SchedulerHeartbeat",
     "School",
     "SchoolCalendarOverride",
     "User",

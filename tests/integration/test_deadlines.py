@@ -1,0 +1,280 @@
+"""The deadline ledger: clocks armed and cancelled with their stage, fired exactly once.
+
+Dates here are on the weekday calendar the case services use until school calendars are wired
+in (every working day a school day; England bank holidays skipped).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+
+from casework.models import CaseEvent
+from casework.models.deadlines import Deadline
+from workflows.cases import FireTrigger, OpenCase, fire_trigger, open_case
+from workflows.interventions import (
+    RecordIntervention,
+    RecordOutcome,
+    record_intervention,
+    record_outcome,
+)
+from workflows.sweep import sweep
+
+EVERY_RATIONALE = {
+    "skip_rationale": "demonstration",
+    "level_1_school_actions": "recorded on paper before the service",
+    "early_help": "family declined in writing",
+    "school_action_period": "risk too high to wait",
+}
+
+
+def at(clock, day: date) -> None:
+    clock.set(datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC))
+
+
+def _level_two_case(context, db, clock) -> int:
+    at(clock, date(2024, 11, 20))
+    ctx = context("traded")
+    case = open_case(ctx, OpenCase(db.world.pupil_oak, db.world.oakfield, reason="below 90%"))
+    fire_trigger(
+        ctx,
+        case.id,
+        FireTrigger(
+            "advance_to_facilitate_support",
+            case.version,
+            reason="Level 2",
+            rationales=EVERY_RATIONALE,
+        ),
+    )
+    ctx.commit()
+    return case.id
+
+
+def _pending(db, case_id: int) -> dict[str, date]:
+    with db.factory() as session:
+        rows = session.scalars(
+            select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "pending")
+        )
+        return {d.kind: d.due_on for d in rows}
+
+
+def _aim(context, case_id: int, on: date):
+    ctx = context("traded")
+    item = record_intervention(
+        ctx,
+        case_id,
+        RecordIntervention(
+            kind="attendance_improvement_meeting",
+            occurred_on=on,
+            summary="AIM held",
+            family_engaged="engaged",
+        ),
+    )
+    ctx.commit()
+    return item
+
+
+def test_entering_level_two_and_holding_an_aim_arm_their_clocks(context, db, clock):
+    case_id = _level_two_case(context, db, clock)
+    # Wed 20 Nov 2024 + 6 school weeks: weeks of 25 Nov .. 30 Dec; Wed 1 Jan is a bank holiday.
+    assert _pending(db, case_id) == {"level_2_cap": date(2025, 1, 2)}
+    _aim(context, case_id, date(2024, 11, 20))
+    assert _pending(db, case_id) == {
+        "level_2_cap": date(2025, 1, 2),
+        "aim_review": date(2024, 12, 11),  # 3 school weeks: weeks of 25 Nov, 2 Dec, 9 Dec
+        "aim_escalation": date(2025, 1, 2),
+    }
+    with db.factory() as session:
+        # Each clock started is named in the event of the change that started it.
+        events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)).all()
+        armed = [c["kind"] for e in events for c in e.data.get("clocks", {}).get("armed", [])]
+        assert sorted(armed) == ["aim_escalation", "aim_review", "level_2_cap"]
+        review = session.scalars(select(Deadline).where(Deadline.kind == "aim_review")).one()
+        assert review.unit == "school_weeks" and review.amount == 3
+        assert "3 school weeks after 2024-11-20" in review.rule
+        assert review.remind_on == date(2024, 12, 9)  # 2 school days before Wed 11 Dec
+
+
+def test_recording_the_review_cancels_it_and_leaving_level_two_cancels_the_rest(context, db, clock):
+    case_id = _level_two_case(context, db, clock)
+    aim = _aim(context, case_id, date(2024, 11, 20))
+    at(clock, date(2024, 12, 11))
+    ctx = context("traded")
+    record_outcome(
+        ctx,
+        case_id,
+        aim.id,
+        RecordOutcome("not_improved", "not_engaged", "3-week review: no change"),
+    )
+    ctx.commit()
+    assert "aim_review" not in _pending(db, case_id)
+    ctx = context("traded")
+    case = ctx.case(case_id)
+    fire_trigger(
+        ctx,
+        case_id,
+        FireTrigger("advance_to_formalise_support", case.version, reason="AIM has not worked"),
+    )
+    ctx.commit()
+    # Out of Level 2: its clocks stop; Level 3's starts (Wed 11 Dec + 6 school weeks).
+    assert _pending(db, case_id) == {"level_3_review": date(2025, 1, 22)}
+    with db.factory() as session:
+        cancelled = session.scalars(
+            select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "cancelled")
+        ).all()
+        assert {d.kind for d in cancelled} == {"aim_review", "aim_escalation", "level_2_cap"}
+        assert all(d.cancel_reason for d in cancelled)
+        move = session.scalars(
+            select(CaseEvent).where(
+                CaseEvent.case_id == case_id, CaseEvent.to_stage == "formalise_support"
+            )
+        ).one()
+        # The review was stopped by its outcome; leaving Level 2 stopped the other two.
+        stopped = {c["kind"] for c in move.data["clocks"]["stopped"]}
+        assert stopped == {"aim_escalation", "level_2_cap"}
+        assert [c["kind"] for c in move.data["clocks"]["armed"]] == ["level_3_review"]
+        move = session.scalars(
+            select(CaseEvent).where(
+                CaseEvent.case_id == case_id, CaseEvent.to_stage == "formalise_support"
+            )
+        ).one()
+        assert {c["kind"] for c in move.data["clocks"]["stopped"]} == {
+            "aim_escalation",
+            "level_2_cap",
+        }  # the review was stopped by its outcome
+        assert [c["kind"] for c in move.data["clocks"]["armed"]] == ["level_3_review"]
+
+
+def test_a_late_scheduler_fires_everything_missed_once_and_escalates(context, db, clock):
+    case_id = _level_two_case(context, db, clock)
+    _aim(context, case_id, date(2024, 11, 20))
+    at(clock, date(2025, 2, 3))  # the scheduler was down for weeks
+    first = sweep(db.factory, clock)
+    again = sweep(db.factory, clock)
+    assert (first.fired, again.fired) == (3, 0)
+    with db.factory() as session:
+        passed = session.scalars(
+            select(CaseEvent).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == "deadline_passed"
+            )
+        ).all()
+        assert sorted(e.data["kind"] for e in passed) == [
+            "aim_escalation",
+            "aim_review",
+            "level_2_cap",
+        ]
+        assert {e.data["escalated_to"] for e in passed} == {"Manager"}
+        assert all(e.actor_id is None and e.actor_name == "Casework scheduler" for e in passed)
+        statuses = session.scalars(select(Deadline.status).where(Deadline.case_id == case_id))
+        assert set(statuses) == {"fired"}
+
+
+def test_owners_are_reminded_once_before_the_due_date(context, db, clock):
+    case_id = _level_two_case(context, db, clock)
+    _aim(context, case_id, date(2024, 11, 20))
+    at(clock, date(2024, 12, 6))
+    assert sweep(db.factory, clock).reminded == 0
+    at(clock, date(2024, 12, 9))  # two school days before the review on Wed 11 Dec
+    assert sweep(db.factory, clock).reminded == 1
+    assert sweep(db.factory, clock).reminded == 0
+    with db.factory() as session:
+        reminders = session.scalar(
+            select(func.count())
+            .select_from(CaseEvent)
+            .where(CaseEvent.case_id == case_id, CaseEvent.kind == "deadline_reminder")
+        )
+        assert reminders == 1
+
+
+def test_two_schedulers_racing_never_fire_a_clock_twice(context, db, clock):
+    cases = []
+    for pupil, school, lead in (
+        (db.world.pupil_oak, db.world.oakfield, "traded"),
+        (db.world.pupil_river, db.world.riverside, "traded"),
+    ):
+        at(clock, date(2024, 11, 20))
+        ctx = context(lead)
+        case = open_case(ctx, OpenCase(pupil, school, reason="below 90%"))
+        fire_trigger(
+            ctx,
+            case.id,
+            FireTrigger(
+                "advance_to_facilitate_support",
+                case.version,
+                reason="Level 2",
+                rationales=EVERY_RATIONALE,
+            ),
+        )
+        ctx.commit()
+        cases.append(case.id)
+        _aim(context, case.id, date(2024, 11, 20))
+    at(clock, date(2025, 3, 3))
+    barrier = threading.Barrier(2)
+    results = []
+
+    def run(name):
+        barrier.wait()
+        results.append(sweep(db.factory, clock, name))
+
+    threads = [threading.Thread(target=run, args=(f"s{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sum(r.fired for r in results) == 6
+    with db.factory() as session:
+        per_deadline = Counter(
+            event.data["deadline"]
+            for event in session.scalars(
+                select(CaseEvent).where(CaseEvent.kind == "deadline_passed")
+            )
+        ).items()
+        assert len(per_deadline) == 6 and all(n == 1 for _, n in per_deadline)
+
+
+def test_my_deadlines_are_grouped_by_when_they_fall_and_feed_to_a_calendar(
+    client_as, context, db, clock
+):
+    case_id = _level_two_case(context, db, clock)
+    _aim(context, case_id, date(2024, 11, 20))
+    at(clock, date(2024, 12, 11))
+    client = client_as("traded")
+    mine = client.get("/api/deadlines").json()
+    assert [d["kind"] for d in mine["due_today"]] == ["aim_review"]
+    assert {d["kind"] for d in mine["later"]} == {"aim_escalation", "level_2_cap"}
+    assert client_as("oak_lead").get("/api/deadlines").json()["due_today"] == []
+    assert (
+        len(
+            client_as("oak_lead")
+            .get("/api/deadlines", params={"everything": True})
+            .json()["due_today"]
+        )
+        == 1
+    )
+    assert client_as("hill_lead").get(f"/api/deadlines/cases/{case_id}").status_code == 404
+
+    url = client.post("/api/deadlines/feed").json()["url"]
+    path = url.split("testserver.local", 1)[-1]
+    anonymous = client_as("hill_lead")  # any client; the address itself is the key
+    feed = anonymous.get(path)
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    assert b"AIM action-plan review" in feed.content and b"Ashdown" not in feed.content
+    assert client.delete("/api/deadlines/feed").status_code == 204
+    assert anonymous.get(path).status_code == 404
+
+
+def test_health_reports_the_last_sweep_and_what_is_due(client_as, app, context, db, clock):
+    from litestar.testing import TestClient
+
+    case_id = _level_two_case(context, db, clock)
+    _aim(context, case_id, date(2024, 11, 20))
+    at(clock, date(2025, 1, 6))
+    with TestClient(app) as client:
+        before = client.get("/health").json()
+        assert before["last_sweep_at"] is None and before["due_unfired"] == 3
+        sweep(db.factory, clock)
+        after = client.get("/health").json()
+        assert after["last_sweep_at"] is not None and after["due_unfired"] == 0

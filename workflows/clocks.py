@@ -1,0 +1,153 @@
+"""Arming and cancelling a case's clocks as things happen to it, in the same transaction.
+
+What happens to a case is named as a *happening* (``stage_entered:facilitate_support``,
+``intervention:attendance_improvement_meeting``, ``outcome:notice_to_improve``,
+``case_closed``); the LA profile's clock rules say which happenings start and stop which
+clocks (BPMN boundary-timer semantics: a clock lives exactly as long as what it guards).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from casework.durations import SchoolCalendar, Unit, add
+from casework.models import Case
+from casework.models.deadlines import Deadline
+from config.profiles import ClockRule
+from workflows.context import Context
+
+PENDING, FIRED, CANCELLED, FAILED = "pending", "fired", "cancelled", "failed"
+
+
+def school_days_before(cal: SchoolCalendar, day: date, n: int) -> date:
+    """The Nth school day strictly before ``day``: when to remind ahead of a deadline."""
+    counted = 0
+    while counted < n:
+        day -= timedelta(days=1)
+        if cal.is_school_day(day):
+            counted += 1
+    return day
+
+
+def stage_change(previous: str, new: str) -> list[str]:
+    """The happenings of a stage change: leaving one stage and entering another."""
+    happenings = [f"stage_exited:{previous}"]
+    happenings.append("case_closed" if new == "closed" else f"stage_entered:{new}")
+    if previous == "closed":
+        happenings = ["case_reopened", f"stage_entered:{new}"]
+    return happenings
+
+
+def with_clocks(data: dict, changes: dict[str, list[dict[str, str]]]) -> dict:
+    """An event's data with the clocks its change started and stopped, if any."""
+    return {**data, "clocks": changes} if changes else data
+
+
+def on_happenings(
+    ctx: Context,
+    case: Case,
+    happenings: list[str],
+    on: date,
+    *,
+    due: date | None = None,
+    intervention_id: int | None = None,
+) -> dict[str, list[dict[str, str]]]:
+    """Cancel the clocks these happenings stop, then arm the ones they start.
+
+    ``due`` is the date for clocks whose rule has no period (the record carries its own date,
+    as a Notice to Improve carries its expiry). Returns what changed, for the data of the case
+    event that records the happening (so one change stays one event in the chronology).
+    Nothing is flushed here, so a case opened in this transaction needs no id yet.
+    """
+    rules = ctx.profile.active_clocks
+    changes: dict[str, list[dict[str, str]]] = {}
+    with ctx.session.no_autoflush:
+        pending = (
+            list(
+                ctx.session.scalars(
+                    select(Deadline).where(Deadline.case_id == case.id, Deadline.status == PENDING)
+                )
+            )
+            if case.id is not None
+            else []
+        )
+    for deadline in pending:
+        rule = rules.get(deadline.kind)
+        stoppers = set(rule.cancelled_by) if rule else set()
+        hit = next((h for h in happenings if h in stoppers), None)
+        if hit:
+            _cancel(ctx, deadline, f"stopped by {hit.replace('_', ' ')}", changes)
+    for kind, rule in rules.items():
+        starter = next((h for h in happenings if h in rule.armed_by), None)
+        if starter is None:
+            continue
+        running = [d for d in pending if d.kind == kind and d.status == PENDING]
+        if running and not rule.rearm:
+            continue
+        for deadline in running:
+            _cancel(ctx, deadline, "replaced by a new start", changes)
+        _arm(ctx, case, kind, rule, starter, on, due, intervention_id, changes)
+    return changes
+
+
+def _arm(
+    ctx: Context,
+    case: Case,
+    kind: str,
+    rule: ClockRule,
+    starter: str,
+    on: date,
+    due: date | None,
+    intervention_id: int | None,
+    changes: dict[str, list[dict[str, str]]],
+) -> None:
+    calendar = ctx.calendar_for(case.school_id)
+    if rule.period is not None:
+        period = rule.period.duration()
+        due_on = add(calendar, on, period)
+        amount, unit = period.amount, period.unit.value
+        how = f"{period} after {on.isoformat()} ({starter.replace('_', ' ')})"
+    elif due is not None:
+        due_on, amount, unit = due, (due - on).days, Unit.CALENDAR_DAYS.value
+        how = f"the date set by the record that started it ({starter.replace('_', ' ')})"
+    else:
+        raise ValueError(f"clock {kind} has no period and its start gave no date")
+    remind_on = school_days_before(calendar, due_on, ctx.profile.reminder_school_days)
+    deadline = Deadline(
+        case=case,
+        school_id=case.school_id,
+        kind=kind,
+        label=rule.label,
+        rule=f"{ctx.profile.name}: {rule.label}, due {how}",
+        starts_on=on,
+        amount=amount,
+        unit=unit,
+        due_on=due_on,
+        remind_on=remind_on if remind_on > on else None,
+        status=PENDING,
+        attempts=0,
+        armed_at=ctx.now(),
+        details={"started_by": starter, "intervention_id": intervention_id},
+    )
+    ctx.session.add(deadline)
+    changes.setdefault("armed", []).append(
+        {"kind": kind, "label": rule.label, "due_on": due_on.isoformat(), "rule": deadline.rule}
+    )
+
+
+def _cancel(
+    ctx: Context, deadline: Deadline, why: str, changes: dict[str, list[dict[str, str]]]
+) -> None:
+    deadline.status = CANCELLED
+    deadline.cancelled_at = ctx.now()
+    deadline.cancel_reason = why
+    changes.setdefault("stopped", []).append(
+        {
+            "kind": deadline.kind,
+            "label": deadline.label,
+            "due_on": deadline.due_on.isoformat(),
+            "why": why,
+        }
+    )

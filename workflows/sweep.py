@@ -1,0 +1,313 @@
+"""The sweep: fire every due clock exactly once, remind owners ahead of deadlines.
+
+Run at scheduler start-up and every minute, so downtime, crashes and clock changes lose
+nothing. Each batch is one transaction: rows are claimed with ``FOR UPDATE SKIP LOCKED`` (on
+SQLite the write lock taken at BEGIN does the same job), and each row's ``pending -> fired``
+compare-and-set is made in the same transaction as its effects. A crash rolls the whole batch
+back, to be done again by the next sweep; nothing is fired twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from casework.clock import Clock, today
+from casework.db import WRITE_INTENT
+from casework.models import Case, CaseEvent, User
+from casework.models.deadlines import Deadline, SchedulerHeartbeat
+from casework.vocabulary import EventKind
+from workflows.clocks import FAILED, FIRED, PENDING
+from workflows.events import SCHEDULER, append_event
+
+log = logging.getLogger("casework.sweep")
+
+BATCH = 500
+# A row whose effects keep failing (a bug, bad data) is set aside rather than retried forever;
+# it shows as failed on the case and in the health figures.
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class SweepResult:
+    fired: int = 0
+    reminded: int = 0
+    failed: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def sweep(
+    factory: sessionmaker[Session], clock: Clock, name: str = "scheduler", batch: int = BATCH
+) -> SweepResult:
+    """Fire everything due and send every reminder due, batch by batch, until none is left."""
+    result = SweepResult()
+    while _fire_batch(factory, clock, result, batch):
+        result.batches += 1
+    while _remind_batch(factory, clock, result, batch):
+        result.batches += 1
+    _heartbeat(factory, clock, name, result)
+    return result
+
+
+def _claim(session: Session, query, batch: int):
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query.limit(batch)))
+
+
+def _fire_batch(
+    factory: sessionmaker[Session], clock: Clock, result: SweepResult, batch: int
+) -> bool:
+    """Claim up to BATCH due rows and fire them together; if anything in the batch fails, do it
+    again row by row so one bad row cannot hold the others back."""
+    day = today(clock)
+    with factory() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
+        rows = _claim(
+            session,
+            select(Deadline)
+            .where(Deadline.status == PENDING, Deadline.due_on <= day)
+            .order_by(Deadline.due_on, Deadline.id),
+            batch,
+        )
+        if not rows:
+            return False
+        try:
+            result.fired += _fire_together(session, clock, day, rows)
+            session.commit()
+            return True
+        except Exception as exc:
+            log.warning("batch fire failed (%s); firing row by row", type(exc).__name__)
+            session.rollback()
+    with factory() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
+        rows = _claim(
+            session,
+            select(Deadline)
+            .where(Deadline.status == PENDING, Deadline.due_on <= day)
+            .order_by(Deadline.due_on, Deadline.id),
+            batch,
+        )
+        for deadline in rows:
+            _fire_one(session, clock, day, deadline, result)
+        session.commit()
+    return bool(rows)
+
+
+def _fire_together(session: Session, clock: Clock, day: date, rows: list[Deadline]) -> int:
+    """Compare-and-set every claimed row, then write each one's event in bulk: the case rows are
+    locked (PostgreSQL) or the database is (SQLite), so the versions read here are current."""
+    now = clock.now()
+    fired_ids = set(
+        session.scalars(
+            update(Deadline)
+            .where(
+                Deadline.id.in_([d.id for d in rows]),
+                Deadline.status == PENDING,
+                Deadline.due_on <= day,
+            )
+            .values(status=FIRED, fired_at=now, version=Deadline.version + 1)
+            .returning(Deadline.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    fired = [d for d in rows if d.id in fired_ids]
+    if not fired:
+        return 0
+    case_ids = sorted({d.case_id for d in fired})
+    owner = aliased(User)
+    manager = aliased(User)
+    cases_query = (
+        select(Case.id, Case.last_event_sequence, Case.version, owner.full_name, manager.full_name)
+        .join(owner, owner.id == Case.owner_id)
+        .outerjoin(manager, manager.id == owner.manager_id)
+        .where(Case.id.in_(case_ids))
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        cases_query = cases_query.with_for_update(of=Case)
+    cases = {row[0]: list(row[1:]) for row in session.execute(cases_query)}
+    events = []
+    for deadline in fired:
+        case = cases[deadline.case_id]
+        case[0] += 1
+        events.append(
+            {
+                "case_id": deadline.case_id,
+                "sequence": case[0],
+                "occurred_at": now,
+                "actor_id": SCHEDULER.id,
+                "actor_name": SCHEDULER.name,
+                "actor_position": SCHEDULER.position,
+                "kind": EventKind.DEADLINE_PASSED.value,
+                "reason": f"{deadline.label}: due {deadline.due_on.isoformat()} and not actioned",
+                "data": {
+                    "deadline": deadline.id,
+                    "kind": deadline.kind,
+                    "due_on": deadline.due_on.isoformat(),
+                    "owner": case[2],
+                    "escalated_to": case[3],
+                },
+            }
+        )
+    session.execute(insert(CaseEvent), events)
+    for case_id, (sequence, version, _, _) in cases.items():
+        changed = session.execute(
+            update(Case)
+            .where(Case.id == case_id, Case.version == version)
+            .values(last_event_sequence=sequence, version=version + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            raise StaleDataError(f"case {case_id} changed during the sweep")
+    return len(fired)
+
+
+def _fire_one(
+    session: Session, clock: Clock, day: date, deadline: Deadline, result: SweepResult
+) -> None:
+    savepoint = session.begin_nested()
+    try:
+        # Compare-and-set: only a row still pending and due becomes fired.
+        changed = session.execute(
+            update(Deadline)
+            .where(Deadline.id == deadline.id, Deadline.status == PENDING, Deadline.due_on <= day)
+            .values(status=FIRED, fired_at=clock.now(), version=Deadline.version + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            savepoint.rollback()
+            return
+        case = session.get(Case, deadline.case_id)
+        manager = session.get(User, case.owner.manager_id) if case.owner.manager_id else None
+        append_event(
+            session,
+            case,
+            SCHEDULER,
+            clock.now(),
+            EventKind.DEADLINE_PASSED,
+            reason=f"{deadline.label}: due {deadline.due_on.isoformat()} and not actioned",
+            data={
+                "deadline": deadline.id,
+                "kind": deadline.kind,
+                "due_on": deadline.due_on.isoformat(),
+                "owner": case.owner.full_name,
+                "escalated_to": manager.full_name if manager else None,
+            },
+        )
+        session.flush()
+        savepoint.commit()
+        result.fired += 1
+    except Exception as exc:
+        savepoint.rollback()
+        _failed(session, deadline, exc, result)
+
+
+def _failed(session: Session, deadline: Deadline, exc: Exception, result: SweepResult) -> None:
+    # Type only: an exception's text can carry personal data.
+    kind = type(exc).__name__
+    log.warning("deadline %s failed to fire: %s", deadline.id, kind)
+    attempts = deadline.attempts + 1
+    session.execute(
+        update(Deadline)
+        .where(Deadline.id == deadline.id, Deadline.status == PENDING)
+        .values(
+            attempts=attempts,
+            last_error=kind,
+            status=FAILED if attempts >= MAX_ATTEMPTS else PENDING,
+            version=Deadline.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result.failed += 1
+    result.errors.append(kind)
+
+
+def _remind_batch(
+    factory: sessionmaker[Session], clock: Clock, result: SweepResult, batch: int
+) -> bool:
+    day = today(clock)
+    with factory() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
+        rows = _claim(
+            session,
+            select(Deadline)
+            .where(
+                Deadline.status == PENDING,
+                Deadline.reminded_at.is_(None),
+                Deadline.remind_on <= day,
+                Deadline.due_on > day,
+            )
+            .order_by(Deadline.remind_on, Deadline.id),
+            batch,
+        )
+        if not rows:
+            return False
+        for deadline in rows:
+            changed = session.execute(
+                update(Deadline)
+                .where(Deadline.id == deadline.id, Deadline.reminded_at.is_(None))
+                .values(reminded_at=clock.now(), version=Deadline.version + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed != 1:
+                continue
+            case = session.get(Case, deadline.case_id)
+            append_event(
+                session,
+                case,
+                SCHEDULER,
+                clock.now(),
+                EventKind.DEADLINE_REMINDER,
+                reason=f"{deadline.label}: due {deadline.due_on.isoformat()}",
+                data={
+                    "deadline": deadline.id,
+                    "kind": deadline.kind,
+                    "due_on": deadline.due_on.isoformat(),
+                    "owner": case.owner.full_name,
+                },
+            )
+            result.reminded += 1
+        session.commit()
+    return True
+
+
+def _heartbeat(factory, clock: Clock, name: str, result: SweepResult) -> None:
+    with factory() as session:
+        session.connection(execution_options={WRITE_INTENT: True})
+        beat = session.get(SchedulerHeartbeat, name)
+        if beat is None:
+            beat = SchedulerHeartbeat(
+                name=name, last_sweep_at=clock.now(), fired=0, reminded=0, failed=0
+            )
+            session.add(beat)
+        beat.last_sweep_at = clock.now()
+        beat.fired += result.fired
+        beat.reminded += result.reminded
+        beat.failed += result.failed
+        session.commit()
+
+
+@dataclass
+class Health:
+    last_sweep_at: datetime | None
+    due_unfired: int
+    failed: int
+
+
+def health(session: Session, clock: Clock) -> Health:
+    last = session.scalar(select(func.max(SchedulerHeartbeat.last_sweep_at)))
+    due = session.scalar(
+        select(func.count())
+        .select_from(Deadline)
+        .where(Deadline.status == PENDING, Deadline.due_on <= today(clock))
+    )
+    failed = session.scalar(
+        select(func.count()).select_from(Deadline).where(Deadline.status == FAILED)
+    )
+    return Health(last, due or 0, failed or 0)

@@ -25,6 +25,7 @@ test: setup
 ## Benchmarks: print figures against a plain-SQL reference (not part of the test suite).
 bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_cases
+	$(BIN)/python -m tests.benchmarks.bench_sweep
 
 lint: setup
 	$(BIN)/ruff check .

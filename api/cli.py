@@ -34,7 +34,14 @@ def main() -> None:
     "--demo/--no-demo", default=False, help="Seed the demo LA first if the database is empty."
 )
 @click.option("--workers", default=1, show_default=True, type=int, help="Web worker processes.")
-def run(host: str, port: int, demo: bool, workers: int) -> None:
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="Also sweep deadlines in this process (development). In production run one "
+    "`casework scheduler` and serve with --no-scheduler.",
+)
+def run(host: str, port: int, demo: bool, workers: int, scheduler: bool) -> None:
     """Serve the web app and API (migrations are applied first)."""
     import uvicorn
 
@@ -53,7 +60,15 @@ def run(host: str, port: int, demo: bool, workers: int) -> None:
             click.echo(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
             for username, role, where in demo_users(session):
                 click.echo(f"  {username:<22} {role:<18} {where}")
-    engine.dispose()
+    if scheduler:
+        from casework.clock import SystemClock
+        from workflows.scheduler import in_process
+
+        # One alarm clock in the parent process, however many web workers uvicorn starts.
+        in_process(make_session_factory(engine), SystemClock())
+        click.echo("Deadline sweeps: in this process, now and every minute")
+    else:
+        engine.dispose()
     click.echo(f"\nCasework on http://{host}:{port}  (API description at /schema)")
     uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, log_level="info")
 

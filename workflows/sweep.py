@@ -13,9 +13,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from casework.clock import Clock, today
 from casework.db import WRITE_INTENT
@@ -47,9 +46,14 @@ def sweep(
 ) -> SweepResult:
     """Fire everything due and send every reminder due, batch by batch, until none is left."""
     result = SweepResult()
-    while _fire_batch(factory, clock, result, batch):
+    # Keyset paging: each batch starts after the last row the previous one took, so the sweep
+    # never rescans rows it has already fired (on PostgreSQL their dead index entries would
+    # make every later claim slower).
+    after: tuple[date, int] | None = None
+    while (after := _fire_batch(factory, clock, result, batch, after)) is not None:
         result.batches += 1
-    while _remind_batch(factory, clock, result, batch):
+    after = None
+    while (after := _remind_batch(factory, clock, result, batch, after)) is not None:
         result.batches += 1
     _heartbeat(factory, clock, name, result)
     return result
@@ -61,43 +65,54 @@ def _claim(session: Session, query, batch: int):
     return list(session.scalars(query.limit(batch)))
 
 
+def _due(day: date, after: tuple[date, int] | None):
+    query = (
+        select(Deadline)
+        .where(Deadline.status == PENDING, Deadline.due_on <= day)
+        .order_by(Deadline.due_on, Deadline.id)
+    )
+    if after is not None:
+        query = query.where(
+            or_(
+                Deadline.due_on > after[0],
+                and_(Deadline.due_on == after[0], Deadline.id > after[1]),
+            )
+        )
+    return query
+
+
 def _fire_batch(
-    factory: sessionmaker[Session], clock: Clock, result: SweepResult, batch: int
-) -> bool:
-    """Claim up to BATCH due rows and fire them together; if anything in the batch fails, do it
-    again row by row so one bad row cannot hold the others back."""
+    factory: sessionmaker[Session],
+    clock: Clock,
+    result: SweepResult,
+    batch: int,
+    after: tuple[date, int] | None,
+) -> tuple[date, int] | None:
+    """Claim up to ``batch`` due rows after ``after`` and fire them together; if anything in
+    the batch fails, do it again row by row so one bad row cannot hold the others back.
+    Returns where the next batch starts, or None when nothing was left."""
     day = today(clock)
     with factory() as session:
         session.connection(execution_options={WRITE_INTENT: True})
-        rows = _claim(
-            session,
-            select(Deadline)
-            .where(Deadline.status == PENDING, Deadline.due_on <= day)
-            .order_by(Deadline.due_on, Deadline.id),
-            batch,
-        )
+        rows = _claim(session, _due(day, after), batch)
         if not rows:
-            return False
+            return None
+        last = (rows[-1].due_on, rows[-1].id)
         try:
             result.fired += _fire_together(session, clock, day, rows)
             session.commit()
-            return True
+            return last
         except Exception as exc:
             log.warning("batch fire failed (%s); firing row by row", type(exc).__name__)
             session.rollback()
     with factory() as session:
         session.connection(execution_options={WRITE_INTENT: True})
-        rows = _claim(
-            session,
-            select(Deadline)
-            .where(Deadline.status == PENDING, Deadline.due_on <= day)
-            .order_by(Deadline.due_on, Deadline.id),
-            batch,
-        )
+        rows = _claim(session, _due(day, after), batch)
         for deadline in rows:
             _fire_one(session, clock, day, deadline, result)
         session.commit()
-    return bool(rows)
+    # Rows that failed stay pending for the next sweep (up to MAX_ATTEMPTS); this one moves on.
+    return (rows[-1].due_on, rows[-1].id) if rows else None
 
 
 def _fire_together(session: Session, clock: Clock, day: date, rows: list[Deadline]) -> int:
@@ -156,15 +171,17 @@ def _fire_together(session: Session, clock: Clock, day: date, rows: list[Deadlin
             }
         )
     session.execute(insert(CaseEvent), events)
-    for case_id, (sequence, version, _, _) in cases.items():
-        changed = session.execute(
-            update(Case)
-            .where(Case.id == case_id, Case.version == version)
-            .values(last_event_sequence=sequence, version=version + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed != 1:
-            raise StaleDataError(f"case {case_id} changed during the sweep")
+    # One statement for every case's counter and version; the rows are locked (or the database
+    # is), and (case_id, sequence) is unique, so a stale count could never be written silently.
+    session.execute(
+        update(Case.__table__)
+        .where(Case.id == bindparam("case"), Case.version == bindparam("seen"))
+        .values(last_event_sequence=bindparam("sequence"), version=bindparam("seen") + 1),
+        [
+            {"case": case_id, "seen": version, "sequence": sequence}
+            for case_id, (sequence, version, _, _) in cases.items()
+        ],
+    )
     return len(fired)
 
 
@@ -229,25 +246,35 @@ def _failed(session: Session, deadline: Deadline, exc: Exception, result: SweepR
 
 
 def _remind_batch(
-    factory: sessionmaker[Session], clock: Clock, result: SweepResult, batch: int
-) -> bool:
+    factory: sessionmaker[Session],
+    clock: Clock,
+    result: SweepResult,
+    batch: int,
+    after: tuple[date, int] | None,
+) -> tuple[date, int] | None:
     day = today(clock)
+    query = (
+        select(Deadline)
+        .where(
+            Deadline.status == PENDING,
+            Deadline.reminded_at.is_(None),
+            Deadline.remind_on <= day,
+            Deadline.due_on > day,
+        )
+        .order_by(Deadline.remind_on, Deadline.id)
+    )
+    if after is not None:
+        query = query.where(
+            or_(
+                Deadline.remind_on > after[0],
+                and_(Deadline.remind_on == after[0], Deadline.id > after[1]),
+            )
+        )
     with factory() as session:
         session.connection(execution_options={WRITE_INTENT: True})
-        rows = _claim(
-            session,
-            select(Deadline)
-            .where(
-                Deadline.status == PENDING,
-                Deadline.reminded_at.is_(None),
-                Deadline.remind_on <= day,
-                Deadline.due_on > day,
-            )
-            .order_by(Deadline.remind_on, Deadline.id),
-            batch,
-        )
+        rows = _claim(session, query, batch)
         if not rows:
-            return False
+            return None
         for deadline in rows:
             changed = session.execute(
                 update(Deadline)
@@ -274,7 +301,7 @@ def _remind_batch(
             )
             result.reminded += 1
         session.commit()
-    return True
+    return (rows[-1].remind_on, rows[-1].id)
 
 
 def _heartbeat(factory, clock: Clock, name: str, result: SweepResult) -> None:

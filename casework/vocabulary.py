@@ -169,4 +169,5 @@ class EventKind(StrEnum):
     ATTACHMENT_ADDED = "attachment_added"
     DEADLINE_REMINDER = "deadline_reminder"
     DEADLINE_PASSED = "deadline_passed"
+    DEADLINE_MOVED = "deadline_moved"
     NOTE = "note"

@@ -9,21 +9,37 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Annotated, Literal
 
 import msgspec
 
-from casework.durations import Duration, Unit
+from casework.durations import Duration, TermUnit, Unit, unit_named
 from casework.vocabulary import InterventionKind, Stage
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
 
+# Every unit a profile may name: ``Unit`` and the term units (sessions, end of half term).
+UnitName = Literal[tuple(u.value for u in (*Unit, *TermUnit))]  # type: ignore[valid-type]
+
+
 class DurationSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    amount: int
-    unit: Unit
+    """A period in a profile: ``{ amount = 3, unit = "school_weeks" }``. Units are ``Unit``'s
+    and ``TermUnit``'s; "end_of_half_term" is a date, not a count, so its amount must be 0
+    (``casework.durations.add`` refuses any other)."""
+
+    amount: Annotated[int, msgspec.Meta(ge=0)]
+    unit: UnitName
+
+    def __post_init__(self) -> None:
+        if self.unit == TermUnit.END_OF_HALF_TERM.value and self.amount != 0:
+            raise ValueError(
+                f"'end_of_half_term' is the last school day of the current half term and takes "
+                f"amount = 0, not {self.amount}"
+            )
 
     def duration(self) -> Duration:
-        return Duration(self.amount, self.unit)
+        return Duration(self.amount, unit_named(self.unit))
 
 
 class Level(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

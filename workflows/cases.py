@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from casework.calendars import OutsideCalendar, TermCalendar
 from casework.durations import add
 from casework.errors import (
     Conflict,
@@ -284,7 +285,7 @@ def _validate(ctx: Context, case: Case, command: FireTrigger) -> None:
                     f"{where}.date", listed.day.isoformat(), "a session cannot be in the future"
                 )
             )
-        elif not calendar.is_school_day(listed.day):
+        elif not _is_school_day(calendar, listed.day):
             problems.append(
                 FieldProblem(
                     f"{where}.date", listed.day.isoformat(), "not a school day for this school"
@@ -433,3 +434,12 @@ def _apply_internal(ctx, case, move, given, facts, data) -> None:
         )
     elif move.trigger == "start_prosecution":
         ctx.record(case, EventKind.PROSECUTION_STARTED, reason=given.reason, data=data)
+
+
+def _is_school_day(calendar: TermCalendar, day: date) -> bool:
+    """A day the school's calendar cannot answer for (outside every year it covers) is refused
+    as a school day, so the officer is told which date to correct."""
+    try:
+        return calendar.is_school_day(day)
+    except OutsideCalendar:
+        return False

@@ -12,7 +12,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from casework.calendars import OutsideCalendar
 from casework.durations import SchoolCalendar, Unit, add
+from casework.errors import InvalidInput
 from casework.models import Case
 from casework.models.deadlines import Deadline
 from config.profiles import ClockRule
@@ -104,17 +106,24 @@ def _arm(
     changes: dict[str, list[dict[str, str]]],
 ) -> None:
     calendar = ctx.calendar_for(case.school_id)
-    if rule.period is not None:
-        period = rule.period.duration()
-        due_on = add(calendar, on, period)
-        amount, unit = period.amount, period.unit.value
-        how = f"{period} after {on.isoformat()} ({starter.replace('_', ' ')})"
-    elif due is not None:
-        due_on, amount, unit = due, (due - on).days, Unit.CALENDAR_DAYS.value
-        how = f"the date set by the record that started it ({starter.replace('_', ' ')})"
-    else:
-        raise ValueError(f"clock {kind} has no period and its start gave no date")
-    remind_on = school_days_before(calendar, due_on, ctx.profile.reminder_school_days)
+    try:
+        if rule.period is not None:
+            period = rule.period.duration()
+            due_on = add(calendar, on, period)
+            amount, unit = period.amount, period.unit.value
+            how = f"{period} after {on.isoformat()} ({starter.replace('_', ' ')})"
+        elif due is not None:
+            due_on, amount, unit = due, (due - on).days, Unit.CALENDAR_DAYS.value
+            how = f"the date set by the record that started it ({starter.replace('_', ' ')})"
+        else:
+            raise ValueError(f"clock {kind} has no period and its start gave no date")
+        remind_on = school_days_before(calendar, due_on, ctx.profile.reminder_school_days)
+    except OutsideCalendar as exc:
+        # Only a date outside every year the LA's pattern covers gets here: refuse the change
+        # (422, nothing written) rather than arm a clock counted on a guess.
+        raise InvalidInput.one(
+            "date", exc.day.isoformat(), f"the {rule.label} clock cannot be counted: {exc}"
+        ) from None
     deadline = Deadline(
         case=case,
         school_id=case.school_id,

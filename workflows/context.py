@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.calendars import TermCalendar, school_calendar
 from casework.clock import Clock, today
-from casework.durations import SchoolCalendar, WeekdayCalendar
 from casework.errors import Forbidden, NotFound
 from casework.models import Case, CaseEvent, LocalAuthority, User
 from casework.scope import Scope
@@ -26,6 +26,8 @@ class Context:
     scope: Scope
     clock: Clock
     profile: Profile
+    # Each school's calendar, built once per request (see ``calendar_for``).
+    _calendars: dict[int, TermCalendar] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def build(cls, session: Session, actor: User, clock: Clock) -> Context:
@@ -39,9 +41,23 @@ class Context:
     def today(self) -> date:
         return today(self.clock)
 
-    def calendar_for(self, school_id: int) -> SchoolCalendar:
-        # Until school calendars exist, every working day counts as a school day.
-        return WeekdayCalendar()
+    def calendar_for(self, school_id: int) -> TermCalendar:
+        """The school's own calendar (its LA's term dates, its own changes, bank holidays),
+        built once per Context. Years nobody has published are generated from the LA's pattern
+        (provisional), so only a day outside the years a pattern covers (before 2000/01 or after
+        2099/00) raises ``casework.calendars.OutsideCalendar``: guards turn that into a refusal
+        reason and clocks into a 422 naming the date (never a 500)."""
+        found = self._calendars.get(school_id)
+        if found is None:
+            found = self._calendars[school_id] = school_calendar(self.session, school_id)
+        return found
+
+    def forget_calendar(self, school_id: int | None = None) -> None:
+        """Drop the cached calendar(s), after a calendar change in this transaction."""
+        if school_id is None:
+            self._calendars.clear()
+        else:
+            self._calendars.pop(school_id, None)
 
     def require_role(self, *roles: Role, doing: str) -> None:
         if Role(self.actor.role) not in roles:

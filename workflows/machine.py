@@ -12,10 +12,11 @@ from typing import Any
 
 from transitions import EventData, Machine
 
+from casework.calendars import OutsideCalendar
 from casework.errors import UnmetGuard
 from casework.vocabulary import OPEN_STAGES, Stage
 from workflows.facts import CaseFacts
-from workflows.guards import GUARDS, Move
+from workflows.guards import GUARDS, Guard, Move
 
 STATES = [s.value for s in Stage]
 
@@ -109,12 +110,21 @@ def _move(event: EventData) -> Move:
     return Move(event.event.name, event.transition.source, event.transition.dest)
 
 
+def _reason(guard: Guard, facts: CaseFacts, move: Move) -> str | None:
+    """The guard's verdict; a date the school's calendar cannot count (a year outside those its
+    LA's pattern covers) is a refusal that says why, never a failed request."""
+    try:
+        return guard.check(facts, move)
+    except OutsideCalendar as exc:
+        return f"cannot be checked on the school's calendar: {exc}"
+
+
 def _condition(name: str):
     guard = GUARDS[name]
 
     def check(event: EventData) -> bool:
         model: CaseModel = event.model
-        if guard.check(model.facts, _move(event)) is None:
+        if _reason(guard, model.facts, _move(event)) is None:
             return True
         rationale = model.facts.given.rationale_for(name)
         if guard.overridable and rationale:
@@ -166,7 +176,7 @@ def unmet_guards(facts: CaseFacts, trigger: str) -> list[UnmetGuard]:
     unmet = []
     for name in t["conditions"]:
         guard = GUARDS[name]
-        reason = guard.check(facts, move)
+        reason = _reason(guard, facts, move)
         if reason is None:
             continue
         if guard.overridable and facts.given.rationale_for(name):

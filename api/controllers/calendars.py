@@ -17,12 +17,9 @@ from casework.calendars import (
     ChangeKind,
     Explanation,
     OutsideCalendar,
-    Recorded,
     TermCalendar,
-    change_school_calendar,
     explain_add,
     explain_measure,
-    record_la_year,
     school_calendar,
 )
 from casework.calendars.documents import TermSpec, spec_of
@@ -30,6 +27,8 @@ from casework.calendars.model import academic_year_of
 from casework.calendars.store import session_name
 from casework.durations import parse_duration, parse_unit
 from casework.errors import InvalidInput
+from workflows import calendar_changes
+from workflows.calendar_changes import CalendarEdit
 
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 StartYear = Annotated[int, msgspec.Meta(ge=2000, le=2099)]
@@ -97,9 +96,18 @@ class LaYearIn(msgspec.Struct, forbid_unknown_fields=True):
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] = "recorded by an LA admin"
 
 
+class MovedOut(msgspec.Struct):
+    deadline_id: int
+    case_id: int
+    kind: str
+    old_due_on: date
+    new_due_on: date
+
+
 class RecordedOut(msgspec.Struct):
     id: int
-    affected: list[RangeOut]  # pending deadlines counted across these dates need recomputing
+    affected: list[RangeOut]  # pending deadlines counted across these dates were recomputed
+    moved: list[MovedOut] = []  # the ones whose due (or reminder) date moved
 
 
 class StepOut(msgspec.Struct):
@@ -169,8 +177,16 @@ def _explanation_out(explained: Explanation) -> ExplanationOut:
     )
 
 
-def _recorded_out(recorded: Recorded) -> RecordedOut:
-    return RecordedOut(recorded.entry_id, [RangeOut(r.first, r.last) for r in recorded.affected])
+def _recorded_out(edit: CalendarEdit) -> RecordedOut:
+    recorded = edit.recorded
+    return RecordedOut(
+        recorded.entry_id,
+        [RangeOut(r.first, r.last) for r in recorded.affected],
+        [
+            MovedOut(m.deadline_id, m.case_id, m.kind, m.old_due_on, m.new_due_on)
+            for m in edit.moved
+        ],
+    )
 
 
 class CalendarController(Controller):
@@ -209,9 +225,9 @@ class CalendarController(Controller):
                 terms=data.terms,
                 supersedes=data.supersedes,
             )
-            recorded = change_school_calendar(ctx.session, ctx.scope, school, change, ctx.now())
+            edit = calendar_changes.change_school_calendar(ctx, school, change)
             ctx.commit()
-            return _recorded_out(recorded)
+            return _recorded_out(edit)
 
     @get("/schools/{school_id:int}/calendar/add", sync_to_thread=True)
     def add(
@@ -275,17 +291,11 @@ class CalendarController(Controller):
         """Record the signed-in admin's LA's term dates for an academic year; it wins over the
         shipped config file and the pattern for that year."""
         with unit_of_work(request, write=True) as ctx:
-            recorded = record_la_year(
-                ctx.session,
-                ctx.scope,
-                data.academic_year,
-                data.terms,
-                data.reason,
-                ctx.now(),
-                source=data.source,
+            edit = calendar_changes.record_la_year(
+                ctx, data.academic_year, data.terms, data.reason, source=data.source
             )
             ctx.commit()
-            return _recorded_out(recorded)
+            return _recorded_out(edit)
 
 
 def _counted(field: str, value: object, count):

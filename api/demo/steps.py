@@ -1,8 +1,9 @@
 """The graduated response, step by step: what a school, a traded officer, the statutory team and
 the manager do at each level (the Knowsley profile), each step one or more service calls.
 
-The waits are in term days and never shorter than the guards' school weeks: the services count
-every working day as a school day, so a wait of N term days spans at least N working days. Six
+The waits are in term days and never shorter than the guards' school weeks: the term days are the
+school days the services count (``api.demo.timeline``: the demo LA's own calendar), and a school
+week holds at most five of them, so a wait of 5N term days spans at least N school weeks. Six
 school weeks of school action, or three of the family not engaging, come before Level 2; an Early
 Help assessment is completed or declined; a manager approves the move to Enforce.
 """

@@ -1,23 +1,12 @@
-"""The demo's calendar: term dates made by rule, the school days the case histories run on, and
-the moments within a school day that events are timed at.
+"""The demo's calendar: the term dates the case histories run on, and the moments within a school
+day that events are timed at.
 
-Term dates follow simple rules that are plausible anywhere in England; they match no one LA (real
-school calendars arrive with their own issue). For the academic year beginning in September of
-year ``y``:
-
-- Autumn term: from the first Wednesday on or after 2 September to the Friday before the week
-  that holds Christmas Day. October half term is the last Monday-to-Friday week wholly in
-  October.
-- Spring term: from the first Monday on or after 3 January to the Friday before the first
-  Monday-to-Friday week wholly in April, which begins a two-week Easter break. February half
-  term is the week beginning the third Monday in February.
-- Summer term: from the Monday after the Easter break to 21 July (the Friday before, when 21 July
-  falls at a weekend). May half term is the week of the spring bank holiday, the last Monday in
-  May.
-
-A term day is a working day (``casework.durations.is_working_day``: Monday to Friday and not an
-England bank holiday, so Good Friday, Easter Monday and the May bank holidays are skipped wherever
-they fall) within a term and outside its half term.
+The term dates are the ones the case services count on (``Context.calendar_for``): the demo LA
+uses the Knowsley profile, so its schools follow Knowsley's shipped calendar
+(config/calendars/knowsley.toml: the published years, then the Greater Merseyside pattern,
+provisional), with England bank holidays. The demo records no INSET days or closures, so every
+demo school's calendar is the LA's, and a story that waits "3 school weeks" waits on the same
+school days the guards and clocks count. A term day is a day with sessions on that calendar.
 """
 
 from __future__ import annotations
@@ -25,69 +14,64 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from casework.durations import is_working_day
+from casework.calendars import TermCalendar
+from casework.calendars.config_files import la_calendar
 
 LONDON = ZoneInfo("Europe/London")
-MONDAY, WEDNESDAY, FRIDAY = 0, 2, 4
+# The demo LA's profile (``api.demo.population.LA_PROFILE``), so its calendar file.
+PROFILE = "knowsley"
 
 
 class Term(NamedTuple):
     first: date
     last: date
-    half_term: tuple[date, date]  # Monday to Friday
+    half_term: tuple[date, date] | None  # the break, usually Monday to Friday
+    school_days: tuple[date, ...]
 
     def days(self) -> list[date]:
         """The term's school days."""
-        off_first, off_last = self.half_term
-        return [
-            day
-            for n in range((self.last - self.first).days + 1)
-            if is_working_day(day := self.first + timedelta(days=n))
-            and not off_first <= day <= off_last
-        ]
+        return list(self.school_days)
 
 
-def _on_or_after(day: date, weekday: int) -> date:
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
+@cache
+def calendar() -> TermCalendar:
+    """The demo LA's calendar, as ``casework.calendars.school_calendar`` builds it for a demo
+    school with no changes of its own."""
+    shipped = la_calendar(PROFILE)
+    return TermCalendar("the demo LA", shipped.years, pattern=shipped.pattern)
 
 
-def _on_or_before(day: date, weekday: int) -> date:
-    return day - timedelta(days=(day.weekday() - weekday) % 7)
-
-
-def _week_from(monday: date) -> tuple[date, date]:
-    return monday, monday + timedelta(days=4)
-
-
+@cache
 def terms(year: int) -> tuple[Term, Term, Term]:
     """Autumn, spring and summer terms of the academic year beginning in September ``year``."""
-    christmas = date(year, 12, 25)
-    autumn = Term(
-        first=_on_or_after(date(year, 9, 2), WEDNESDAY),
-        last=_on_or_before(christmas, MONDAY) - timedelta(days=3),
-        half_term=_week_from(_on_or_before(date(year, 10, 27), MONDAY)),
-    )
-    easter_break = _on_or_after(date(year + 1, 4, 1), MONDAY)
-    spring = Term(
-        first=_on_or_after(date(year + 1, 1, 3), MONDAY),
-        last=easter_break - timedelta(days=3),
-        half_term=_week_from(_on_or_after(date(year + 1, 2, 15), MONDAY)),
-    )
-    end_of_year = date(year + 1, 7, 21)
-    summer = Term(
-        first=easter_break + timedelta(days=14),
-        last=end_of_year if end_of_year.weekday() <= FRIDAY else _on_or_before(end_of_year, FRIDAY),
-        half_term=_week_from(_on_or_before(date(year + 1, 5, 31), MONDAY)),
-    )
+    cal = calendar()
+    found = []
+    for term in sorted(cal.year(year).terms, key=lambda t: t.first):
+        gap = term.half_term
+        found.append(
+            Term(
+                term.first,
+                term.last,
+                (gap.first, gap.last) if gap else None,
+                tuple(d for d in term.span.days() if cal.is_school_day(d)),
+            )
+        )
+    autumn, spring, summer = found
     return autumn, spring, summer
+
+
+@cache
+def _term_days(year: int) -> tuple[date, ...]:
+    return tuple(day for term in terms(year) for day in term.days())
 
 
 def term_days(year: int) -> list[date]:
     """Every school day of the academic year beginning in September ``year``, in order."""
-    return [day for term in terms(year) for day in term.days()]
+    return list(_term_days(year))
 
 
 def academic_year(day: date) -> int:

@@ -1,7 +1,8 @@
 """A case walked from Expect to Enforce through the API alone, as its users would.
 
 Every step is first tried too early and must be refused with the evidence it lacks; at the end
-the case's events tell the whole story. Dates are on the Knowsley profile with a weekday calendar.
+the case's events tell the whole story. Dates are on the Knowsley profile and Knowsley's
+published 2024/25 term dates (the world's schools have no calendar changes of their own).
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def test_a_case_walks_from_expect_to_enforce_and_the_events_tell_the_story(clien
         outcome="completed",
         family_engaged="engaged",
     )
-    # Appendix C: 6 (school) weeks of school action from Tue 10 Sep is Tue 22 Oct 2024.
+    # Appendix C: 6 school weeks of school action from Tue 10 Sep 2024 (Knowsley 2024/25): weeks
+    # of 16 Sep (1), 23 Sep, 30 Sep, 7 Oct, 14 Oct, 21 Oct (6): Tue 22 Oct 2024, the last week
+    # before October half term (28 Oct - 1 Nov), so nothing is skipped.
     at(clock, date(2024, 10, 21))
     refusal = move(school, case_id, "advance_to_facilitate_support")
     assert refused_guards(refusal) == {"school_action_period"}
@@ -149,7 +152,9 @@ def test_a_case_walks_from_expect_to_enforce_and_the_events_tell_the_story(clien
 
     # Notice to Improve: 9 sessions is below the national threshold; 10 meets it.
     at(clock, date(2024, 11, 20))
-    sessions = unauthorised_sessions(date(2024, 10, 28), 10)
+    # Mon 28 Oct - Fri 1 Nov 2024 is Knowsley's October half term (no sessions, so none can be
+    # listed): the 10 sessions are AM and PM of Mon 4 - Fri 8 Nov, the first school week after.
+    sessions = unauthorised_sessions(date(2024, 11, 4), 10)
     too_few = move(
         statutory,
         case_id,
@@ -174,9 +179,10 @@ def test_a_case_walks_from_expect_to_enforce_and_the_events_tell_the_story(clien
         "notice_to_improve_expired",
         "supervisor_approval",
     }
-    # 6 school weeks after Wed 20 Nov: weeks of 25 Nov, 2, 9, 16, 23 and 30 Dec; Wed 1 Jan is
-    # a bank holiday, so the next school day (no term dates yet: every working day counts).
-    assert "runs until 2 January 2025" in early.json()["detail"]
+    # 6 school weeks after Wed 20 Nov 2024: weeks of 25 Nov (1), 2 Dec (2), 9 Dec (3),
+    # 16 Dec (4); the weeks of 23 and 30 Dec are the Christmas holiday (the autumn term ends
+    # Fri 20 Dec, spring starts Mon 6 Jan) and are skipped; 6 Jan (5), 13 Jan (6): Wed 15 Jan.
+    assert "runs until 15 January 2025" in early.json()["detail"]
     # The traded officer still sees the case (their school's) but legal action is not theirs.
     assert move(traded, case_id, "advance_to_enforce").status_code == 403
 
@@ -189,7 +195,8 @@ def test_a_case_walks_from_expect_to_enforce_and_the_events_tell_the_story(clien
         family_engaged="not_engaged",
         outcome="not_improved",
     )
-    at(clock, date(2025, 1, 6))
+    # The notice runs until Wed 15 Jan 2025 (above): its outcome is recorded that day.
+    at(clock, date(2025, 1, 15))
     notice = next(
         i
         for i in statutory.get(f"/api/cases/{case_id}/interventions").json()
@@ -225,12 +232,12 @@ def test_a_case_walks_from_expect_to_enforce_and_the_events_tell_the_story(clien
     assert refused_guards(move(statutory, case_id, "start_prosecution", reason="lay info")) == {
         "eso_considered"
     }
-    at(clock, date(2025, 1, 7))
+    at(clock, date(2025, 1, 16))  # the next school day, Thu 16 Jan 2025
     record(
         statutory,
         case_id,
         "education_supervision_order_consideration",
-        date(2025, 1, 7),
+        date(2025, 1, 16),
         summary="ESO considered: not appropriate, parent refuses all engagement",
     )
     assert (

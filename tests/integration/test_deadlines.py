@@ -1,7 +1,9 @@
 """The deadline ledger: clocks armed and cancelled with their stage, fired exactly once.
 
-Dates here are on the weekday calendar the case services use until school calendars are wired
-in (every working day a school day; England bank holidays skipped).
+Dates here are counted on the school's own calendar: the synthetic world is LA 340 (Knowsley),
+so its schools keep Knowsley's published 2024/25 term dates (autumn Mon 2 Sep - Fri 20 Dec 2024,
+October half term 28 Oct - 1 Nov; spring Mon 6 Jan - Fri 4 Apr 2025, February half term
+17 - 21 Feb) and the counting rules of CALENDARS.md.
 """
 
 from __future__ import annotations
@@ -79,13 +81,17 @@ def _aim(context, case_id: int, on: date):
 
 def test_entering_level_two_and_holding_an_aim_arm_their_clocks(context, db, clock):
     case_id = _level_two_case(context, db, clock)
-    # Wed 20 Nov 2024 + 6 school weeks: weeks of 25 Nov .. 30 Dec; Wed 1 Jan is a bank holiday.
-    assert _pending(db, case_id) == {"level_2_cap": date(2025, 1, 2)}
+    # Knowsley's cap is the end of the half term: Wed 20 Nov 2024 is in the second half of
+    # the autumn term (Mon 4 Nov - Fri 20 Dec), whose last school day is Fri 20 Dec 2024.
+    assert _pending(db, case_id) == {"level_2_cap": date(2024, 12, 20)}
     _aim(context, case_id, date(2024, 11, 20))
     assert _pending(db, case_id) == {
-        "level_2_cap": date(2025, 1, 2),
+        "level_2_cap": date(2024, 12, 20),
         "aim_review": date(2024, 12, 11),  # 3 school weeks: weeks of 25 Nov, 2 Dec, 9 Dec
-        "aim_escalation": date(2025, 1, 2),
+        # 6 school weeks after Wed 20 Nov: 25 Nov (1), 2 Dec (2), 9 Dec (3), 16 Dec (4);
+        # the weeks of 23 and 30 Dec are the Christmas holiday (no sessions, skipped);
+        # 6 Jan (5), 13 Jan (6): Wed 15 Jan 2025.
+        "aim_escalation": date(2025, 1, 15),
     }
     with db.factory() as session:
         # Each clock started is named in the event of the change that started it.
@@ -119,8 +125,10 @@ def test_recording_the_review_cancels_it_and_leaving_level_two_cancels_the_rest(
         FireTrigger("advance_to_formalise_support", case.version, reason="AIM has not worked"),
     )
     ctx.commit()
-    # Out of Level 2: its clocks stop; Level 3's starts (Wed 11 Dec + 6 school weeks).
-    assert _pending(db, case_id) == {"level_3_review": date(2025, 1, 22)}
+    # Out of Level 2: its clocks stop; Level 3's starts (Wed 11 Dec + 6 school weeks: 16 Dec
+    # (1), Christmas holiday weeks of 23 and 30 Dec skipped, 6 Jan (2), 13 Jan (3), 20 Jan (4),
+    # 27 Jan (5), 3 Feb (6): Wed 5 Feb 2025).
+    assert _pending(db, case_id) == {"level_3_review": date(2025, 2, 5)}
     with db.factory() as session:
         cancelled = session.scalars(
             select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "cancelled")
@@ -271,10 +279,71 @@ def test_health_reports_the_last_sweep_and_what_is_due(client_as, app, context, 
 
     case_id = _level_two_case(context, db, clock)
     _aim(context, case_id, date(2024, 11, 20))
-    at(clock, date(2025, 1, 6))
+    # All three are due by Wed 15 Jan 2025: review Wed 11 Dec, cap Fri 20 Dec, escalation
+    # Wed 15 Jan (see the first test).
+    at(clock, date(2025, 1, 15))
     with TestClient(app) as client:
         before = client.get("/health").json()
         assert before["last_sweep_at"] is None and before["due_unfired"] == 3
         sweep(db.factory, clock)
         after = client.get("/health").json()
         assert after["last_sweep_at"] is not None and after["due_unfired"] == 0
+
+
+def _inset(client_as, db, day: str):
+    posted = client_as("oak_lead").post(
+        f"/api/schools/{db.world.oakfield}/calendar/overrides",
+        json={"kind": "inset_day", "first": day, "reason": "Staff training"},
+    )
+    assert posted.status_code == 201, posted.text
+    return posted.json()
+
+
+def _events(db, case_id: int, kind: str) -> list[CaseEvent]:
+    with db.factory() as session:
+        return list(
+            session.scalars(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case_id, CaseEvent.kind == kind)
+                .order_by(CaseEvent.sequence)
+            )
+        )
+
+
+def test_an_inset_day_in_a_pending_review_window_moves_it_by_one_school_day(
+    client_as, context, db, clock
+):
+    case_id = _level_two_case(context, db, clock)
+    _aim(context, case_id, date(2024, 11, 20))
+    before = _pending(db, case_id)
+    assert before["aim_review"] == date(2024, 12, 11)
+    # An INSET day on Wed 11 Dec 2024, the review's landing day (3 school weeks after Wed
+    # 20 Nov: weeks of 25 Nov, 2 Dec, 9 Dec), so the review falls on the next school day,
+    # Thu 12 Dec. The escalation (Wed 15 Jan) and the cap (Fri 20 Dec) do not move: the week of
+    # 9 Dec is still a school week and the half term still ends on Fri 20 Dec.
+    body = _inset(client_as, db, "2024-12-11")
+    assert _pending(db, case_id) == before | {"aim_review": date(2024, 12, 12)}
+    assert [(m["kind"], m["old_due_on"], m["new_due_on"]) for m in body["moved"]] == [
+        ("aim_review", "2024-12-11", "2024-12-12")
+    ]
+    with db.factory() as session:
+        review = session.scalars(select(Deadline).where(Deadline.kind == "aim_review")).one()
+        # 2 school days before Thu 12 Dec, skipping the INSET day: Tue 10 (1), Mon 9 Dec (2).
+        assert review.remind_on == date(2024, 12, 9)
+    [moved] = _events(db, case_id, "deadline_moved")
+    assert moved.data["old_due_on"] == "2024-12-11" and moved.data["new_due_on"] == "2024-12-12"
+    assert moved.data["kind"] == "aim_review"
+    assert "from Wed 11 Dec 2024 to Thu 12 Dec 2024" in moved.reason
+    assert "INSET day on Wed 11 Dec 2024" in moved.reason and "Staff training" in moved.reason
+    assert moved.actor_id == db.world.users["oak_lead"]
+
+
+def test_a_calendar_change_outside_every_window_moves_nothing(client_as, context, db, clock):
+    case_id = _level_two_case(context, db, clock)
+    _aim(context, case_id, date(2024, 11, 20))
+    before = _pending(db, case_id)
+    # Mon 3 Feb 2025 is after every pending window (the latest ends Wed 15 Jan 2025).
+    body = _inset(client_as, db, "2025-02-03")
+    assert body["moved"] == []
+    assert _pending(db, case_id) == before
+    assert _events(db, case_id, "deadline_moved") == []

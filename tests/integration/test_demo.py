@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.demo import DEMO_PASSWORD, demo_users, seed_demo
 from api.demo.stories import HISTORY_DAYS
 from api.demo.timeline import Timeline, academic_year, term_days, terms
+from casework.calendars import TermCalendar
+from casework.calendars.config_files import la_calendar
 from casework.db import make_engine, make_session_factory
 from casework.durations import is_working_day
 from casework.migrate import upgrade
@@ -117,42 +119,43 @@ def _cases(session: Session) -> list[Case]:
     return list(session.scalars(select(Case).order_by(Case.id)))
 
 
-# --- the term-date rules --------------------------------------------------------------------------
+# --- the term dates -------------------------------------------------------------------------------
 
 
-def test_the_rules_give_2024_25_its_usual_term_dates():
+def test_the_demo_runs_on_knowsleys_published_2024_25_term_dates():
+    # config/calendars/knowsley.toml, as published (CALENDARS.md).
     autumn, spring, summer = terms(2024)
-    assert (autumn.first, autumn.last) == (date(2024, 9, 4), date(2024, 12, 20))
-    assert autumn.half_term == (date(2024, 10, 21), date(2024, 10, 25))
+    assert (autumn.first, autumn.last) == (date(2024, 9, 2), date(2024, 12, 20))
+    assert autumn.half_term == (date(2024, 10, 28), date(2024, 11, 1))
     assert (spring.first, spring.last) == (date(2025, 1, 6), date(2025, 4, 4))
     assert spring.half_term == (date(2025, 2, 17), date(2025, 2, 21))
-    assert (summer.first, summer.last) == (date(2025, 4, 21), date(2025, 7, 21))
+    assert (summer.first, summer.last) == (date(2025, 4, 22), date(2025, 7, 22))
     assert summer.half_term == (date(2025, 5, 26), date(2025, 5, 30))
     days = term_days(2024)
-    assert date(2025, 4, 21) not in days  # Easter Monday
+    assert date(2025, 4, 21) not in days  # Easter Monday (and the Easter holiday)
     assert date(2025, 5, 5) not in days  # early May bank holiday
-    assert date(2025, 4, 22) in days and date(2024, 10, 28) in days
+    assert date(2024, 10, 28) not in days  # October half term
+    assert date(2025, 4, 22) in days and date(2024, 11, 4) in days
 
 
 @pytest.mark.parametrize("year", range(2020, 2036))
-def test_the_rules_give_plausible_terms_every_year(year):
+def test_the_demo_term_days_are_the_school_days_the_services_count(year):
+    # The demo LA's schools have no calendar changes of their own, so their calendar is the
+    # LA's: every term day is a school day there, and every school day a term day.
+    shipped = la_calendar("knowsley")
+    cal = TermCalendar("a demo school", shipped.years, pattern=shipped.pattern)
     autumn, spring, summer = terms(year)
-    assert autumn.first.weekday() == 2 and 2 <= autumn.first.day <= 8
-    assert autumn.last.weekday() == 4 and 16 <= autumn.last.day <= 22
-    assert spring.first.weekday() == 0 and 3 <= spring.first.day <= 9
-    assert spring.last.weekday() == 4 and date(year + 1, 3, 29) <= spring.last
-    assert (summer.first - spring.last).days == 17  # a two-week Easter break
-    assert summer.last.weekday() < 5 and 19 <= summer.last.day <= 21
+    span = [autumn.first + timedelta(days=n) for n in range((summer.last - autumn.first).days + 1)]
+    assert term_days(year) == [d for d in span if cal.is_school_day(d)]
+    assert autumn.first.month == 9 and summer.last.month == 7
     for term in (autumn, spring, summer):
         monday, friday = term.half_term
         assert monday.weekday() == 0 and (friday - monday).days == 4
         assert term.first < monday and friday < term.last
-    assert autumn.half_term[1] <= date(year, 10, 31) < autumn.half_term[1] + timedelta(days=7)
-    assert 15 <= spring.half_term[0].day <= 21
-    last_monday_in_may = summer.half_term[0]
-    assert last_monday_in_may.month == 5 and (last_monday_in_may + timedelta(days=7)).month == 6
     days = term_days(year)
-    assert 185 <= len(days) <= 195
+    # 195 days of term (the published years, and the pattern's rule), the pattern carrying the
+    # summer term on to a third day of its last week where needed; no INSET days in the demo.
+    assert 195 <= len(days) <= 197
     assert days == sorted(days) and all(is_working_day(d) for d in days)
 
 

@@ -1220,3 +1220,22 @@ def test_fire_moves_exactly_when_no_guard_is_unmet(
         }
         assert all(GUARDS[name].overridable for name in expected_overrides)
         assert move.overridden == expected_overrides
+
+
+def test_a_date_the_calendar_cannot_count_is_a_refusal_not_a_crash():
+    # A calendar with no term dates and no pattern knows no year: the school-action guard
+    # cannot count its six school weeks, so it refuses saying why (never an exception).
+    from casework.calendars import TermCalendar
+
+    case_facts = facts(
+        LISTEN,
+        iv(K.PHONE_CALL, d(2024, 10, 1), E.ENGAGED),
+        iv(K.LETTER, d(2024, 10, 3), E.ENGAGED),
+        calendar=TermCalendar("Hillcrest Primary"),
+    )
+    unmet = {u.guard: u.reason for u in unmet_guards(case_facts, "advance_to_facilitate_support")}
+    assert "school's calendar" in unmet["school_action_period"]
+    assert (
+        "Hillcrest Primary's calendar has no term dates for 2024/25"
+        in unmet["school_action_period"]
+    )

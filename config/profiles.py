@@ -81,6 +81,9 @@ class ClockRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     armed_by: list[str]
     cancelled_by: list[str]
     period: DurationSpec | None = None
+    # When the period starts after the happening, e.g. a posted penalty notice is deemed
+    # received on the 2nd working day after posting and its 28 days run from then.
+    start_offset: DurationSpec | None = None
     # A new start replaces a pending clock of the same kind (a second AIM resets the review).
     rearm: bool = True
     enabled: bool = True

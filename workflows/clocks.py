@@ -108,10 +108,16 @@ def _arm(
     calendar = ctx.calendar_for(case.school_id)
     try:
         if rule.period is not None:
+            cause = starter.replace("_", " ")
+            if rule.start_offset is not None:
+                offset = rule.start_offset.duration()
+                from_day = on
+                on = add(calendar, on, offset)
+                cause = f"{offset} after {from_day.isoformat()}, {cause}"
             period = rule.period.duration()
             due_on = add(calendar, on, period)
             amount, unit = period.amount, period.unit.value
-            how = f"{period} after {on.isoformat()} ({starter.replace('_', ' ')})"
+            how = f"{period} after {on.isoformat()} ({cause})"
         elif due is not None:
             due_on, amount, unit = due, (due - on).days, Unit.CALENDAR_DAYS.value
             how = f"the date set by the record that started it ({starter.replace('_', ' ')})"

@@ -347,3 +347,29 @@ def test_a_calendar_change_outside_every_window_moves_nothing(client_as, context
     assert body["moved"] == []
     assert _pending(db, case_id) == before
     assert _events(db, case_id, "deadline_moved") == []
+
+
+def test_a_posted_penalty_notice_starts_its_28_days_at_deemed_receipt(context, db, clock):
+    # Posted Fri 20 Dec 2024: deemed received on the 2nd working day after posting, Mon 23 (1),
+    # Tue 24 Dec (2); 28 calendar days from Tue 24 Dec is Tue 21 Jan 2025 (RULES.md §2.3).
+    at(clock, date(2024, 12, 20))
+    ctx = context("traded")
+    case = open_case(ctx, OpenCase(db.world.pupil_oak, db.world.oakfield, reason="holiday"))
+    record_intervention(
+        ctx,
+        case.id,
+        RecordIntervention(
+            kind="penalty_notice",
+            occurred_on=date(2024, 12, 20),
+            summary="notice posted",
+            details={"parent": "first parent"},
+        ),
+    )
+    ctx.commit()
+    assert _pending(db, case.id)["penalty_notice_unpaid"] == date(2025, 1, 21)
+    with db.factory() as session:
+        row = session.scalars(
+            select(Deadline).where(Deadline.kind == "penalty_notice_unpaid")
+        ).one()
+        assert row.starts_on == date(2024, 12, 24)
+        assert "2 working days after 2024-12-20" in row.rule

@@ -373,3 +373,35 @@ def test_a_posted_penalty_notice_starts_its_28_days_at_deemed_receipt(context, d
         ).one()
         assert row.starts_on == date(2024, 12, 24)
         assert "2 working days after 2024-12-20" in row.rule
+
+
+def test_six_weeks_of_school_action_prompt_a_level_two_decision(context, db, clock):
+    # Knowsley 2024/25: first school action Tue 10 Sep; six school weeks are the weeks of
+    # 16, 23, 30 Sep and 7, 14, 21 Oct (half term starts 28 Oct) -> Tue 22 Oct 2024.
+    at(clock, date(2024, 9, 12))
+    ctx = context("oak_lead")
+    case = open_case(ctx, OpenCase(db.world.pupil_oak, db.world.oakfield, reason="93%"))
+    for kind, on in (("phone_call", date(2024, 9, 10)), ("letter", date(2024, 9, 12))):
+        record_intervention(
+            ctx,
+            case.id,
+            RecordIntervention(kind=kind, occurred_on=on, summary=kind, family_engaged="engaged"),
+        )
+    ctx.commit()
+    # The second action does not restart the six weeks.
+    assert _pending(db, case.id) == {"level_1_review": date(2024, 10, 22)}
+    at(clock, date(2024, 10, 22))
+    ctx = context("traded")
+    case = ctx.case(case.id)
+    fire_trigger(
+        ctx,
+        case.id,
+        FireTrigger(
+            "advance_to_facilitate_support",
+            case.version,
+            reason="Level 2",
+            rationales=EVERY_RATIONALE,
+        ),
+    )
+    ctx.commit()
+    assert "level_1_review" not in _pending(db, case.id)

@@ -21,6 +21,10 @@ from config.profiles import ClockRule
 from workflows.context import Context
 
 PENDING, FIRED, CANCELLED, FAILED = "pending", "fired", "cancelled", "failed"
+# A clock that passed unactioned (fired: escalated) and whose action has since happened.
+DONE_LATE = "done_late"
+# Clocks still asking for something: waiting, or passed and escalated but not yet actioned.
+OPEN = (PENDING, FIRED)
 
 
 def school_days_before(cal: SchoolCalendar, day: date, n: int) -> date:
@@ -66,16 +70,16 @@ def on_happenings(
     rules = ctx.profile.active_clocks
     changes: dict[str, list[dict[str, str]]] = {}
     with ctx.session.no_autoflush:
-        pending = (
+        open_rows = (
             list(
                 ctx.session.scalars(
-                    select(Deadline).where(Deadline.case_id == case.id, Deadline.status == PENDING)
+                    select(Deadline).where(Deadline.case_id == case.id, Deadline.status.in_(OPEN))
                 )
             )
             if case.id is not None
             else []
         )
-    for deadline in pending:
+    for deadline in open_rows:
         rule = rules.get(deadline.kind)
         stoppers = set(rule.cancelled_by) if rule else set()
         hit = next((h for h in happenings if h in stoppers), None)
@@ -85,7 +89,7 @@ def on_happenings(
         starter = next((h for h in happenings if h in rule.armed_by), None)
         if starter is None:
             continue
-        running = [d for d in pending if d.kind == kind and d.status == PENDING]
+        running = [d for d in open_rows if d.kind == kind and d.status in OPEN]
         if running and not rule.rearm:
             continue
         for deadline in running:
@@ -155,7 +159,8 @@ def _arm(
 def _cancel(
     ctx: Context, deadline: Deadline, why: str, changes: dict[str, list[dict[str, str]]]
 ) -> None:
-    deadline.status = CANCELLED
+    late = deadline.status == FIRED
+    deadline.status = DONE_LATE if late else CANCELLED
     deadline.cancelled_at = ctx.now()
     deadline.cancel_reason = why
     changes.setdefault("stopped", []).append(
@@ -164,5 +169,6 @@ def _cancel(
             "label": deadline.label,
             "due_on": deadline.due_on.isoformat(),
             "why": why,
+            **({"late": "yes"} if late else {}),
         }
     )

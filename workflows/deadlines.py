@@ -15,7 +15,7 @@ from casework.models import Case, LocalAuthority, User
 from casework.models.deadlines import CalendarFeed, Deadline
 from casework.scope import Scope
 from config.profiles import load_profile
-from workflows.clocks import PENDING
+from workflows.clocks import FIRED, OPEN
 from workflows.context import Context
 
 
@@ -30,7 +30,7 @@ def open_deadlines(
     query = (
         select(Deadline, Case)
         .join(Case, Case.id == Deadline.case_id)
-        .where(Deadline.status == PENDING, scope.cases())
+        .where(Deadline.status.in_(OPEN), scope.cases())
         .order_by(Deadline.due_on, Deadline.id)
     )
     if owner_id is not None:
@@ -43,7 +43,8 @@ def open_deadlines(
 
 
 def bucket(rows: list[tuple[Deadline, Case]], day: date) -> dict[str, list[tuple[Deadline, Case]]]:
-    """Overdue, today, the rest of this week (to Sunday), later."""
+    """Overdue (including passed and escalated but not yet actioned), today, the rest of this
+    week (to Sunday), later."""
     week_end = day + timedelta(days=6 - day.weekday())
     out: dict[str, list[tuple[Deadline, Case]]] = {
         "overdue": [],
@@ -52,7 +53,7 @@ def bucket(rows: list[tuple[Deadline, Case]], day: date) -> dict[str, list[tuple
         "later": [],
     }
     for deadline, case in rows:
-        if deadline.due_on < day:
+        if deadline.status == FIRED or deadline.due_on < day:
             out["overdue"].append((deadline, case))
         elif deadline.due_on == day:
             out["today"].append((deadline, case))

@@ -25,6 +25,8 @@ class DeadlineOut(msgspec.Struct):
     kind: str
     label: str
     due_on: date
+    # pending, or fired: passed unactioned and escalated to the owner's manager.
+    status: str
     rule: str
     starts_on: date
     amount: int
@@ -61,6 +63,7 @@ def _out(deadline: Deadline, case: Case) -> DeadlineOut:
         deadline.kind,
         deadline.label,
         deadline.due_on,
+        deadline.status,
         deadline.rule,
         deadline.starts_on,
         deadline.amount,

@@ -405,3 +405,20 @@ def test_six_weeks_of_school_action_prompt_a_level_two_decision(context, db, clo
     )
     ctx.commit()
     assert "level_1_review" not in _pending(db, case.id)
+
+
+def test_a_passed_deadline_stays_overdue_until_its_action_happens(client_as, context, db, clock):
+    case_id = _level_two_case(context, db, clock)
+    aim = _aim(context, case_id, date(2024, 11, 20))
+    at(clock, date(2024, 12, 13))  # two days after the review was due on Wed 11 Dec
+    assert sweep(db.factory, clock).fired == 1
+    client = client_as("traded")
+    overdue = client.get("/api/deadlines").json()["overdue"]
+    assert [(d["kind"], d["status"]) for d in overdue] == [("aim_review", "fired")]
+    ctx = context("traded")
+    record_outcome(ctx, case_id, aim.id, RecordOutcome("some_improvement", "engaged", "reviewed"))
+    ctx.commit()
+    assert client.get("/api/deadlines").json()["overdue"] == []
+    with db.factory() as session:
+        review = session.scalars(select(Deadline).where(Deadline.kind == "aim_review")).one()
+        assert review.status == "done_late" and review.fired_at is not None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from casework.clock import FixedClock
@@ -25,13 +25,10 @@ from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
 from casework.models import User
 from config.settings import Settings
+from tests.support.postgres import require_postgres, scratch_database
 from tests.support.world import PASSWORD, World, build_world
 from workflows.context import Context
 
-PG_ADMIN_URL = os.environ.get(
-    "CASEWORK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_POSTGRES = os.environ.get("CASEWORK_REQUIRE_POSTGRES") == "1"
 _counter = itertools.count()
 
 
@@ -61,31 +58,12 @@ def sqlite_template(tmp_path_factory) -> tuple[Path, World]:
     return path, world
 
 
-def _pg_admin() -> Engine:
-    return make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-
-
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[tuple[str, World]]:
-    admin = _pg_admin()
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"
-        if REQUIRE_POSTGRES:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgres()
     name = f"casework_template_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    world = _seed(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    yield name, world
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(name) as url:
+        yield name, _seed(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -101,16 +79,10 @@ def db(request, tmp_path) -> Iterator[Database]:
         return
     template, world = request.getfixturevalue("postgres_template")
     name = f"casework_test_{os.getpid()}_{next(_counter)}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    yield Database("postgresql", url, engine, make_session_factory(engine), world)
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(name, template=template) as url:
+        engine = make_engine(url)
+        yield Database("postgresql", url, engine, make_session_factory(engine), world)
+        engine.dispose()
 
 
 @pytest.fixture

@@ -71,14 +71,14 @@ def _due(day: date, after: tuple[date, int] | None):
         .where(Deadline.status == PENDING, Deadline.due_on <= day)
         .order_by(Deadline.due_on, Deadline.id)
     )
-    if after is not None:
-        query = query.where(
-            or_(
-                Deadline.due_on > after[0],
-                and_(Deadline.due_on == after[0], Deadline.id > after[1]),
-            )
-        )
-    return query
+    return _after(query, Deadline.due_on, after)
+
+
+def _after(query, column, after: tuple[date, int] | None):
+    """Keyset paging on (column, id): only rows after the last one the sweep took."""
+    if after is None:
+        return query
+    return query.where(or_(column > after[0], and_(column == after[0], Deadline.id > after[1])))
 
 
 def _fire_batch(
@@ -263,13 +263,7 @@ def _remind_batch(
         )
         .order_by(Deadline.remind_on, Deadline.id)
     )
-    if after is not None:
-        query = query.where(
-            or_(
-                Deadline.remind_on > after[0],
-                and_(Deadline.remind_on == after[0], Deadline.id > after[1]),
-            )
-        )
+    query = _after(query, Deadline.remind_on, after)
     with factory() as session:
         session.connection(execution_options={WRITE_INTENT: True})
         rows = _claim(session, query, batch)

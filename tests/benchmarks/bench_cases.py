@@ -21,7 +21,8 @@ from casework.clock import FixedClock
 from casework.db import make_engine, make_session_factory
 from casework.models import Enrolment, Pupil, User
 from casework.upn import make_upn
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _seed
+from tests.conftest import _seed
+from tests.support.postgres import scratch_database
 from workflows.cases import FireTrigger, OpenCase, fire_trigger, open_case
 from workflows.context import Context
 
@@ -182,18 +183,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         run("SQLite", url, _seed(url), args.cases)
-    admin = _pg_admin()
-    name = "casework_bench"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_database("casework_bench") as url:
         run("PostgreSQL", url, _seed(url), args.cases)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from casework.clock import FixedClock
 from casework.db import make_engine, make_session_factory
 from casework.models import Case, Responsibility
 from casework.models.deadlines import Deadline
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _seed
+from tests.conftest import _seed
+from tests.support.postgres import scratch_database
 from workflows.sweep import sweep
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
@@ -128,17 +129,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run("SQLite", f"sqlite:///{Path(tmp) / 'sweep.db'}", args.deadlines)
-    admin = _pg_admin()
-    name = "casework_bench_sweep"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run("PostgreSQL", PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", args.deadlines)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("casework_bench_sweep") as url:
+        run("PostgreSQL", url, args.deadlines)
 
 
 if __name__ == "__main__":

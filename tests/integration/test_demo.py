@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Date, DateTime, func, inspect, select, text
+from sqlalchemy import Date, DateTime, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.demo import DEMO_PASSWORD, demo_users, seed_demo
@@ -43,7 +43,7 @@ from casework.models.base import UTCDateTime
 from casework.passwords import verify_password
 from casework.upn import upn_problem
 from casework.vocabulary import CaseKind, EventKind, Outcome, Stage
-from tests.conftest import PG_ADMIN_URL, REQUIRE_POSTGRES, _pg_admin
+from tests.support.postgres import require_postgres, scratch_database
 
 SMALL = {"schools": 6, "pupils": 400, "seed": 7}
 LONDON = ZoneInfo("Europe/London")
@@ -92,27 +92,12 @@ def demo(request, today, tmp_path_factory) -> Iterator[Demo]:
         with _seeded(f"sqlite:///{path}", today) as factory:
             yield Demo(factory, today)
         return
-    admin = _pg_admin()
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"
-        if REQUIRE_POSTGRES:
-            pytest.fail(message)
-        pytest.skip(message)
-    name = f"casework_demo_{os.getpid()}_{today:%Y%m%d}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        with _seeded(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", today) as factory:
-            yield Demo(factory, today)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    require_postgres()
+    with (
+        scratch_database(f"casework_demo_{os.getpid()}_{today:%Y%m%d}") as url,
+        _seeded(url, today) as factory,
+    ):
+        yield Demo(factory, today)
 
 
 def _cases(session: Session) -> list[Case]:

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import msgspec
 
-import config
 from casework.calendars.documents import TermSpec, year_of
 from casework.calendars.model import AcademicYear
 from casework.calendars.patterns import PatternRules, pattern_named
 from casework.calendars.rules import check_terms
+from config.profiles import PROFILE_DIR
 
-CALENDAR_DIR = Path(config.__file__).parent / "calendars"
+# Beside the LA profiles in config/ (located through a module, which always has a file).
+CALENDAR_DIR = PROFILE_DIR.parent / "calendars"
 DEFAULT = "national"
 
 

@@ -1,0 +1,1 @@
+"""Attendance registers: national codes, their statistical classes and (later) session marks."""

@@ -33,6 +33,7 @@ from casework.vocabulary import (
     Stage,
 )
 from workflows.cases import FireTrigger, available_actions, fire_trigger
+from workflows.deadlines import open_deadlines
 from workflows.facts import ListedSession
 from workflows.guards import GUARDS
 from workflows.interventions import MACHINE_ONLY, RecordIntervention, record_intervention
@@ -144,11 +145,24 @@ def _event(e) -> dict[str, Any]:
         what = f"{words(e.kind)}: now held by {data['to']}"
     if e.kind == "closed" and data.get("outcome"):
         what += f" (outcome: {words(data['outcome']).lower()})"
+    if e.kind in ("deadline_passed", "deadline_reminder", "deadline_moved") and data.get("kind"):
+        what = f"{words(e.kind)}: {words(data['kind']).lower()}"
+        if data.get("escalated_to"):
+            what += f" (escalated to {data['escalated_to']})"
+    clocks = data.get("clocks") or {}
+    started = [f"{c['label']}, due {c['due_on']}" for c in clocks.get("armed", [])]
+    stopped = [f"{c['label']} ({c['why']})" for c in clocks.get("stopped", [])]
     rationales = [
         (GUARDS[name].summary if name in GUARDS else words(name), text)
         for name, text in (data.get("rationales") or {}).items()
     ]
-    return {"event": e, "what": what, "rationales": rationales}
+    return {
+        "event": e,
+        "what": what,
+        "rationales": rationales,
+        "clocks_started": started,
+        "clocks_stopped": stopped,
+    }
 
 
 def _options(values, leave_out=()) -> list[tuple[str, str]]:
@@ -187,6 +201,10 @@ def case_page(
             ],
             "closed": case.stage == Stage.CLOSED,
             "events": [_event(present.event(e)) for e in queries.events(ctx.session, case)],
+            "deadlines": [
+                {"due_on": d.due_on, "label": d.label, "rule": d.rule, "status": d.status}
+                for d, _ in open_deadlines(ctx.session, ctx.scope, case_id=case.id)
+            ],
             "interventions": [
                 present.intervention(i, superseded)
                 for i, superseded in queries.interventions(ctx.session, case)

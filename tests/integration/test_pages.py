@@ -371,3 +371,26 @@ def test_opening_a_case_from_the_pupil_page(client_as, db):
     )
     assert again.status_code == 409
     assert "already has an open case" in again.text
+
+
+def test_the_case_page_lists_open_deadlines_with_how_they_were_counted(client_as, context, db):
+    from workflows.interventions import RecordIntervention, record_intervention
+
+    case_id, _ = _open(context, "oak_lead", db.world.pupil_oak, db.world.oakfield)
+    ctx = context("oak_lead")
+    record_intervention(
+        ctx,
+        case_id,
+        RecordIntervention(
+            kind="phone_call",
+            occurred_on=ctx.today(),
+            summary="first call",
+            family_engaged="engaged",
+        ),
+    )
+    ctx.commit()
+    page = client_as("oak_lead").get(f"/cases/{case_id}")
+    assert page.status_code == 200
+    assert "Level 1: six weeks of school action" in page.text
+    assert "6 school weeks after" in page.text
+    assert "Deadlines started:" in page.text

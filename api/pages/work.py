@@ -15,6 +15,7 @@ from api.pages.common import la_name, me, render
 from casework import queries
 from casework.vocabulary import Role, Stage
 from workflows.context import Context
+from workflows.deadlines import bucket, open_deadlines
 from workflows.decisions_waiting import approvals_waiting, referrals_waiting
 
 PAGE_SIZE = 50
@@ -30,6 +31,14 @@ def scope_in_words(ctx: Context, school_names: list[str]) -> str:
         case Role.LA_MANAGER:
             return f"Everything in {la_name(ctx)}"
     return "Users and settings; no pupil records"
+
+
+DEADLINE_HEADINGS = (
+    ("overdue", "Overdue"),
+    ("today", "Due today"),
+    ("this_week", "Due this week"),
+    ("later", "Later"),
+)
 
 
 def _waiting(ctx: Context) -> tuple[list[dict], list[dict]]:
@@ -90,6 +99,25 @@ class WorkPages(Controller):
                 ),
             )
             referrals, approvals = _waiting(ctx)
+            grouped = bucket(
+                open_deadlines(ctx.session, ctx.scope, owner_id=ctx.actor.id), ctx.today()
+            )
+            deadlines = [
+                (
+                    heading,
+                    [
+                        {
+                            "due_on": d.due_on,
+                            "label": d.label,
+                            "status": d.status,
+                            "case_id": c.id,
+                            "reference": c.reference,
+                        }
+                        for d, c in grouped[key]
+                    ],
+                )
+                for key, heading in DEADLINE_HEADINGS
+            ]
             filters = {"show": show, "stage": stage, "school": school_id or ""}
 
             def link(to_page: int) -> str:
@@ -98,6 +126,8 @@ class WorkPages(Controller):
                 )
 
             context.update(
+                deadlines=deadlines,
+                has_deadlines=any(items for _, items in deadlines),
                 referrals=referrals,
                 approvals=approvals,
                 is_manager=role == Role.LA_MANAGER,

@@ -394,3 +394,21 @@ def test_the_case_page_lists_open_deadlines_with_how_they_were_counted(client_as
     assert "Level 1: six weeks of school action" in page.text
     assert "6 school weeks after" in page.text
     assert "Deadlines started:" in page.text
+
+
+def test_my_work_lists_my_deadlines_by_when_they_fall(client_as, context, db):
+    from workflows.interventions import RecordIntervention, record_intervention
+
+    case_id, reference = _open(context, "oak_lead", db.world.pupil_oak, db.world.oakfield)
+    ctx = context("oak_lead")
+    record_intervention(
+        ctx,
+        case_id,
+        RecordIntervention(kind="letter", occurred_on=ctx.today(), summary="concern letter"),
+    )
+    ctx.commit()
+    home = client_as("oak_lead").get("/")
+    assert home.status_code == 200
+    assert "Your deadlines" in home.text and "Later (1)" in home.text
+    assert f'href="/cases/{case_id}#deadlines">{reference}</a>' in home.text
+    assert "No open deadlines on your cases." in client_as("oak_head").get("/").text

@@ -14,6 +14,7 @@ from casework.models.cases import (
 from casework.models.deadlines import CalendarFeed, Deadline, SchedulerHeartbeat
 from casework.models.organisation import LocalAuthority, School, User, UserSchool
 from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
+from casework.models.registers import MarkAmendment, RegisterYear
 
 __all__ = [
     "ApprovalRequest",
@@ -29,9 +30,11 @@ __all__ = [
     "Intervention",
     "LaCalendarYear",
     "LocalAuthority",
+    "MarkAmendment",
     "Pupil",
     "PupilContact",
     "Referral",
+    "RegisterYear",
     "Responsibility",
     "SchedulerHeartbeat",
     "School",

@@ -14,7 +14,11 @@ from api.controllers.calendars import CalendarController
 from api.controllers.cases import AttachmentController, CaseController
 from api.controllers.deadlines import DeadlineController, calendar_feed, service_health
 from api.controllers.decisions import ApprovalController, ReferralController
+from api.controllers.imports import ImportController, IntegrationController
 from api.controllers.people import FamilyController, PupilController, SchoolController
+from api.controllers.proposals import ProposalController
+from api.controllers.registers import CertificateController, RegisterReportController
+from api.controllers.statistics import StatisticsController
 from api.deps import Services
 from api.errors import EXCEPTION_HANDLERS
 from api.pages import page_routers, template_config
@@ -41,6 +45,12 @@ def api_router() -> Router:
             ApprovalController,
             UserController,
             WorkflowController,
+            RegisterReportController,
+            ImportController,
+            IntegrationController,
+            ProposalController,
+            StatisticsController,
+            CertificateController,
         ],
     )
 

@@ -23,6 +23,8 @@ PUBLIC = [
     "^/static/",
     # A calendar app cannot sign in: the secret address is the credential.
     "^/feeds/",
+    # MIS integrations present a bearer token instead of a session (api.deps).
+    "^/api/integration/",
 ]
 
 

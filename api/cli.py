@@ -8,6 +8,8 @@ import click
 from sqlalchemy import func, select
 
 from api.cli_deadlines import deadlines, scheduler
+from api.cli_registers import registers
+from api.cli_synthetic import synthetic
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
 from casework.models import LocalAuthority, School, User
@@ -284,6 +286,8 @@ def calendar_show(urn: str, year: int) -> None:
 
 main.add_command(scheduler)
 main.add_command(deadlines)
+main.add_command(registers)
+main.add_command(synthetic)
 
 if __name__ == "__main__":
     main()

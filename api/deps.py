@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casework.clock import Clock
 from casework.errors import Conflict
 from casework.models import User
+from casework.registers.store import LostRace
 from casework.uow import UnitOfWork
 from config.settings import Settings
 from workflows.context import Context
@@ -46,6 +47,21 @@ def unit_of_work(request: Request, *, write: bool = False) -> Iterator[Context]:
         yield Context.build(uow.session, user, found.clock)
 
 
+@contextmanager
+def integration_unit_of_work(request: Request, *, write: bool = False) -> Iterator[Context]:
+    """A transaction acting as the integration user whose bearer token the request carries."""
+    from workflows.tokens import user_for_token
+
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    found = services(request)
+    with UnitOfWork(found.session_factory, write=write) as uow:
+        user = user_for_token(uow.session, token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise NotAuthorizedException("a valid integration token is required (Bearer)")
+        yield Context.build(uow.session, user, found.clock)
+
+
 # Changes that do not depend on what the user saw (recording a call, say) are retried when
 # another change to the same case wins the race; stage moves carry expected_version instead.
 RETRIES = 3
@@ -59,7 +75,7 @@ def retry_on_conflict(request: Request, change: Callable[[Context], T]) -> T:
                 result = change(ctx)
                 ctx.commit()
                 return result
-        except StaleDataError:
+        except (StaleDataError, LostRace):
             if attempt == RETRIES - 1:
-                raise Conflict("the case is busy: try again") from None
+                raise Conflict("the record is busy: try again") from None
     raise AssertionError("unreachable")

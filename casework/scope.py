@@ -25,7 +25,7 @@ class Scope:
 
     @property
     def by_school(self) -> bool:
-        return self.role in (Role.SCHOOL_STAFF, Role.TRADED_OFFICER)
+        return self.role in (Role.SCHOOL_STAFF, Role.TRADED_OFFICER, Role.INTEGRATION)
 
     def statutory_case(self) -> ColumnElement[bool]:
         # correlate_except: the referral table is always this subquery's own, even inside a
@@ -57,7 +57,7 @@ class Scope:
 
     def pupils(self) -> ColumnElement[bool]:
         match self.role:
-            case Role.SCHOOL_STAFF | Role.TRADED_OFFICER:
+            case Role.SCHOOL_STAFF | Role.TRADED_OFFICER | Role.INTEGRATION:
                 return exists().where(
                     Enrolment.pupil_id == Pupil.id, Enrolment.school_id.in_(self.school_ids)
                 )

@@ -77,6 +77,8 @@ class Role(StrEnum):
     STATUTORY_OFFICER = "statutory_officer"
     LA_MANAGER = "la_manager"
     ADMIN = "admin"
+    # An MIS integration pushing registers with an API token; it never sees cases.
+    INTEGRATION = "integration"
 
 
 class Team(StrEnum):
@@ -170,4 +172,7 @@ class EventKind(StrEnum):
     DEADLINE_REMINDER = "deadline_reminder"
     DEADLINE_PASSED = "deadline_passed"
     DEADLINE_MOVED = "deadline_moved"
+    # The daily scan: an attendance flag raised or cleared on a pupil with an open case.
+    FLAG_RAISED = "flag_raised"
+    FLAG_CLEARED = "flag_cleared"
     NOTE = "note"

@@ -68,12 +68,58 @@ class NoticeToImproveRules(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
     period: DurationSpec
 
 
+# Stages a flag may propose a new case at, for a pupil without an open case. Support first
+# (RULES.md §1.1): the analytics only ever suggest the early stages; moving further is a person's
+# decision through the case's own guards.
+PROPOSABLE_STAGES = ("monitor", "listen_and_understand")
+
+# Filled from [notice_to_improve] (one source for the threshold); refused inside [analytics].
+_THRESHOLD_FIELDS = ("threshold_sessions", "threshold_school_weeks", "counted_codes")
+
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class AnalyticsRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The ``[analytics]`` table: the numbers behind the attendance flags
+    (``casework.analytics.flags``), plus the penalty-notice threshold copied from
+    ``[notice_to_improve]`` when the profile loads (so the threshold is written once)."""
+
+    persistent_percent: Percent
+    severe_percent: Percent
+    concern_below_percent: Percent
+    neglect_at_or_below_percent: Percent
+    late_u_marks: PositiveInt
+    late_u_school_weeks: PositiveInt
+    continuous_absence_days: list[PositiveInt]
+    illness_days: Annotated[float, msgspec.Meta(gt=0)]
+    trend_drop_points: Annotated[float, msgspec.Meta(gt=0, le=100)]
+    # Each trend compares the last n school weeks with the n before.
+    trend_school_weeks: list[PositiveInt] = msgspec.field(default_factory=lambda: [3, 6])
+    # flag key -> the stage a new case is proposed at (PROPOSABLE_STAGES only; "" switches off a
+    # proposal inherited from the national profile).
+    propose: dict[str, str] = {}
+    # Flags that, on an open case, raise a decision for the officer with this deadline.
+    decision_flags: list[str] = []
+    # From [notice_to_improve]; not written here.
+    threshold_sessions: int = 0
+    threshold_school_weeks: int = 0
+    counted_codes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(set(self.continuous_absence_days)) != len(self.continuous_absence_days):
+            raise ValueError("continuous_absence_days lists a number twice")
+        if len(set(self.trend_school_weeks)) != len(self.trend_school_weeks):
+            raise ValueError("trend_school_weeks lists a number twice")
+
+
 class ClockRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A clock on a case: what starts it, how long it runs, what stops it.
 
     Happenings are ``stage_entered:<stage>``, ``stage_exited:<stage>``,
     ``intervention:<kind>`` (recorded), ``outcome:<kind>`` (its outcome recorded),
-    ``case_closed`` and ``case_reopened``. Without a ``period`` the date comes from the record
+    ``case_closed``, ``case_reopened``, and ``flag_raised:<flag>`` / ``flag_cleared:<flag>``
+    from the daily scan. Without a ``period`` the date comes from the record
     that starts the clock (a Notice to Improve's own expiry date).
     """
 
@@ -98,6 +144,7 @@ class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     facilitate: FacilitateRules
     formalise: FormaliseRules
     notice_to_improve: NoticeToImproveRules
+    analytics: AnalyticsRules
     clocks: dict[str, ClockRule] = {}
     # Owners are reminded this many school days before a deadline falls due.
     reminder_school_days: int = 2
@@ -140,10 +187,27 @@ def _raw(key: str, seen: tuple[str, ...] = ()) -> dict:
 
 @cache
 def load_profile(key: str) -> Profile:
+    raw = _raw(key)
+    written = [f for f in _THRESHOLD_FIELDS if f in (raw.get("analytics") or {})]
+    if written:
+        raise ValueError(
+            f"LA profile {key!r} is invalid: analytics.{written[0]} is set in "
+            f"[notice_to_improve], not [analytics]"
+        )
     try:
-        profile = msgspec.convert(_raw(key), Profile)
+        profile = msgspec.convert(raw, Profile)
     except msgspec.ValidationError as exc:
         raise ValueError(f"LA profile {key!r} is invalid: {exc}") from exc
+    threshold = profile.notice_to_improve
+    profile = msgspec.structs.replace(
+        profile,
+        analytics=msgspec.structs.replace(
+            profile.analytics,
+            threshold_sessions=threshold.threshold_sessions,
+            threshold_school_weeks=threshold.threshold_school_weeks,
+            counted_codes=tuple(threshold.counted_codes),
+        ),
+    )
     problems = _unknown_names(profile)
     if problems:
         raise ValueError(f"LA profile {key!r} is invalid: " + "; ".join(problems))
@@ -170,7 +234,7 @@ def _unknown_names(profile: Profile) -> list[str]:
         for kind, rule in profile.clocks.items()
         for where, happenings in (("armed_by", rule.armed_by), ("cancelled_by", rule.cancelled_by))
         for happening in happenings
-        if not _is_happening(happening, stages, kinds)
+        if not _is_happening(happening, stages, kinds, _flag_names(profile))
     ]
     for where, names in (
         ("facilitate.school_action_kinds", profile.facilitate.school_action_kinds),
@@ -179,6 +243,48 @@ def _unknown_names(profile: Profile) -> list[str]:
         problems += [
             f"{where} names {n!r}, which is not an intervention" for n in names if n not in kinds
         ]
+    return problems + _analytics_problems(profile)
+
+
+def _analytics_problems(profile: Profile) -> list[str]:
+    # Imported here: casework.analytics.flags imports this module.
+    from casework.analytics.flags import flag_keys
+    from casework.registers.codes import CODES, StatClass
+
+    problems = []
+    threshold = profile.notice_to_improve
+    if threshold.threshold_sessions < 1 or threshold.threshold_school_weeks < 1:
+        problems.append("notice_to_improve threshold numbers must be at least 1")
+    problems += [
+        f"notice_to_improve.counted_codes names {code!r}, which is not a 2024 "
+        f"unauthorised-absence code (RULES.md §2.1)"
+        for code in threshold.counted_codes
+        if code not in CODES or CODES[code].stat_class is not StatClass.UNAUTHORISED_ABSENCE
+    ]
+    rules = profile.analytics
+    keys = flag_keys(rules)
+    for flag, stage in rules.propose.items():
+        if stage == "":
+            continue  # an LA switching off a proposal it inherits
+        if flag not in keys:
+            problems.append(f"analytics.propose names {flag!r}, which is not a flag")
+        if stage not in PROPOSABLE_STAGES:
+            problems.append(
+                f"analytics.propose.{flag} is {stage!r}: a flag may only propose a case at "
+                f"{' or '.join(PROPOSABLE_STAGES)} (support first)"
+            )
+    problems += [
+        f"analytics.decision_flags names {flag!r}, which is not a flag"
+        for flag in rules.decision_flags
+        if flag not in keys
+    ]
+    armed = {h for rule in profile.active_clocks.values() for h in rule.armed_by}
+    problems += [
+        f"analytics.decision_flags names {flag!r} but no clock is armed_by "
+        f"'flag_raised:{flag}': the decision would have no deadline"
+        for flag in rules.decision_flags
+        if f"flag_raised:{flag}" not in armed
+    ]
     return problems
 
 
@@ -186,8 +292,16 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
 
 
-def _is_happening(text: str, stages: set[str], kinds: set[str]) -> bool:
+def _flag_names(profile: Profile) -> set[str]:
+    from casework.analytics.flags import flag_keys
+
+    return set(flag_keys(profile.analytics))
+
+
+def _is_happening(text: str, stages: set[str], kinds: set[str], flags: set[str]) -> bool:
     name, _, subject = text.partition(":")
+    if name in ("flag_raised", "flag_cleared"):  # the daily scan (workflows/scan.py)
+        return subject in flags
     if name in ("case_closed", "case_reopened"):
         return not subject
     if name in ("stage_entered", "stage_exited"):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from casework.analytics.flags import best_threshold_window as best_register_window
+from casework.analytics.timeline import load_timeline
 from casework.calendars import OutsideCalendar, TermCalendar
 from casework.durations import add
 from casework.errors import (
@@ -44,7 +46,7 @@ from casework.vocabulary import (
 from workflows.clocks import on_happenings, stage_change, with_clocks
 from workflows.context import Context
 from workflows.facts import CaseFacts, InterventionFact, ListedSession, TriggerInput
-from workflows.guards import GUARDS, best_threshold_window
+from workflows.guards import GUARDS, threshold_sessions
 from workflows.interventions import recorded_by_actor
 from workflows.machine import TRIGGERS, MoveRecord, fire, unmet_guards
 from workflows.policy import can_hold, may_fire, team_of
@@ -232,7 +234,21 @@ def facts_for(ctx: Context, case: Case, given: TriggerInput | None = None) -> Ca
         prosecution_started=started is not None,
         calendar=ctx.calendar_for(case.school_id),
         given=given or TriggerInput(),
+        register_window=register_window(ctx, case.pupil_id),
     )
+
+
+def register_window(ctx: Context, pupil_id: int) -> tuple[ListedSession, ...] | None:
+    """The penalty-notice threshold window with the most counted sessions in the pupil's
+    registers over the last year (any school), or None when no marks are held for them."""
+    today = ctx.today()
+    timeline = load_timeline(ctx.session, pupil_id, today - timedelta(days=400), today)
+    if not timeline.sessions:
+        return None
+    best = best_register_window(timeline, ctx.profile.analytics, as_at=today)
+    if best is None:
+        return ()
+    return tuple(ListedSession(m.day, m.session, m.code) for m in best.sessions)
 
 
 @dataclass
@@ -240,6 +256,8 @@ class Action:
     trigger: str
     allowed: bool
     unmet: list[UnmetGuard]
+    # The threshold is judged on the pupil's registers, so no sessions need listing.
+    registers_held: bool = False
 
 
 def available_actions(ctx: Context, case_id: int) -> tuple[Case, list[Action]]:
@@ -252,7 +270,7 @@ def available_actions(ctx: Context, case_id: int) -> tuple[Case, list[Action]]:
         refusal = may_fire(Role(ctx.actor.role), trigger)
         if refusal:
             unmet = [UnmetGuard("role", refusal), *unmet]
-        actions.append(Action(trigger, not unmet, unmet))
+        actions.append(Action(trigger, not unmet, unmet, facts.register_window is not None))
     return case, actions
 
 
@@ -394,7 +412,7 @@ def _apply_internal(ctx, case, move, given, facts, data) -> None:
     if move.trigger == "issue_notice_to_improve":
         rules = ctx.profile.notice_to_improve
         issued = ctx.today()
-        window = best_threshold_window(facts)
+        window, _ = threshold_sessions(facts)
         notice = recorded_by_actor(
             ctx,
             case,

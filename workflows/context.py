@@ -35,6 +35,12 @@ class Context:
         profile = load_profile(la.profile)
         return cls(session, actor, Scope.for_user(actor, profile.statutory_stages), clock, profile)
 
+    @classmethod
+    def system(cls, session: Session, clock: Clock, profile: Profile) -> Context:
+        """For the daily scan: no user and no scope. Only what needs neither may be used
+        (clocks, calendars, the profile); events are appended with a system actor."""
+        return cls(session, None, None, clock, profile)  # type: ignore[arg-type]
+
     def now(self) -> datetime:
         return self.clock.now()
 

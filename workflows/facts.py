@@ -56,6 +56,9 @@ class CaseFacts:
     prosecution_started: bool = False
     calendar: SchoolCalendar = field(default_factory=WeekdayCalendar)
     given: TriggerInput = field(default_factory=TriggerInput)
+    # The pupil's registers: the threshold window with the most counted sessions, or None when
+    # the service holds no marks for the pupil in the last year (then the officer lists them).
+    register_window: tuple[ListedSession, ...] | None = None
 
     def of_kind(self, *kinds: str) -> list[InterventionFact]:
         return [i for i in self.interventions if i.kind in kinds]

@@ -171,15 +171,23 @@ def best_threshold_window(facts: CaseFacts) -> list[ListedSession]:
     return best
 
 
+def threshold_sessions(facts: CaseFacts) -> tuple[list[ListedSession], str]:
+    """The sessions the threshold is judged on and where they came from: the pupil's registers
+    when the service holds them, else the sessions the officer listed."""
+    if facts.register_window is not None:
+        return list(facts.register_window), "in the pupil's registers"
+    return best_threshold_window(facts), "listed"
+
+
 def threshold_met(facts: CaseFacts, move: Move) -> str | None:
     rules = facts.profile.notice_to_improve
-    window = best_threshold_window(facts)
+    window, source = threshold_sessions(facts)
     if len(window) >= rules.threshold_sessions:
         return None
     return (
         f"the national threshold is {rules.threshold_sessions} unauthorised sessions "
         f"({', '.join(rules.counted_codes)}) within {rules.threshold_school_weeks} school weeks; "
-        f"the most listed within any such window is {len(window)}"
+        f"the most {source} within any such window is {len(window)}"
     )
 
 

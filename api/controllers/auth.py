@@ -15,6 +15,7 @@ from api.errors import problem
 from api.schemas import LoginIn, UserOut
 from casework.models import User
 from casework.passwords import verify_password
+from casework.vocabulary import Role
 
 log = logging.getLogger("casework.auth")
 
@@ -23,7 +24,8 @@ def authenticate(request: Request, username: str, password: str) -> User | None:
     with services(request).session_factory() as session:
         user = session.scalars(select(User).where(User.username == username)).first()
         ok = verify_password(user.password_hash if user else None, password)
-        if not ok or user is None or not user.active:
+        # Integrations authenticate with their API token, never interactively.
+        if not ok or user is None or not user.active or user.role == Role.INTEGRATION:
             log.info("sign-in refused")
             return None
         session.expunge(user)

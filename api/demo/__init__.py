@@ -5,7 +5,9 @@ Everything is invented (``names``). ``timeline`` makes term dates by rule and pl
 time: NC years and ages are those of the academic year holding today, and the case histories run
 on term days from an autumn term up to the last term day before today, so no record is dated
 after it; open cases began within about the last school year. ``population`` writes the register
-in bulk. ``caseload`` picks the pupils with cases and tells each case's story (``stories``, built
+in bulk. ``registers`` writes each school's attendance for the year to date as a CTF with
+the calibrated generator, imports it and runs the daily scan. ``caseload`` picks the pupils
+with cases and tells each case's story (``stories``, built
 from the graduated response's ``steps``) through the services, acting as the right person with a
 ``FixedClock`` moved forward step by step (``story``), so every stage change passed the state
 machine's guards on the day it is dated.
@@ -19,16 +21,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.demo.caseload import Caseload
 from api.demo.population import DEMO_PASSWORD, LA_NAME, Population
+from api.demo.registers import seed_registers
 from api.demo.stories import HISTORY_DAYS
 from api.demo.timeline import Timeline
-from casework.clock import SystemClock
+from casework.clock import FixedClock, SystemClock
 from casework.clock import today as clock_today
 from casework.models import LocalAuthority, School, User, UserSchool
 from casework.vocabulary import Role
@@ -52,6 +55,9 @@ class DemoSummary:
     families: int
     pupils: int
     cases: int
+    sessions: int = 0  # register marks imported
+    flags: int = 0  # attendance flags the first daily scan raised
+    proposals: int = 0  # cases it proposed
 
 
 def seed_demo(
@@ -80,13 +86,26 @@ def seed_demo(
         session.commit()
         cases = Caseload(session, rng, population, timeline).run()
         session.commit()
-        return DemoSummary(
-            schools=len(population.schools),
-            users=len(population.users),
-            families=population.family_count,
-            pupils=len(population.kids),
-            cases=cases,
-        )
+        la_id = population.la.id
+    # The registers come last, through the import service and the daily scan, as in a real LA.
+    as_at = timeline.days[-1]
+    registers = seed_registers(
+        factory,
+        la_id=la_id,
+        as_at=as_at,
+        seed=seed,
+        clock=FixedClock(datetime.combine(as_at, time(16, 0), tzinfo=UTC)),
+    )
+    return DemoSummary(
+        schools=len(population.schools),
+        users=len(population.users),
+        families=population.family_count,
+        pupils=len(population.kids),
+        cases=cases,
+        sessions=registers.sessions,
+        flags=registers.scan.flags_now,
+        proposals=registers.scan.proposals,
+    )
 
 
 def demo_users(session: Session) -> list[tuple[str, str, str]]:

@@ -1,4 +1,5 @@
-"""Server-rendered pages: signing in, My work, cases and pupils (Jinja2, no JavaScript needed).
+"""Server-rendered pages: signing in, My work, cases, pupils and registers (Jinja2, no JavaScript
+needed).
 
 Handlers are thin, like the API's: parse a form, call the same scoped services and queries inside
 a unit of work, render a template. Failures a user can act on re-render the form with an error
@@ -17,8 +18,9 @@ from litestar.template.config import TemplateConfig
 from api.pages.cases import CasePages
 from api.pages.common import ERROR_PAGES, configure
 from api.pages.pupils import PupilPages
+from api.pages.registers import RegisterPages
 from api.pages.sign_in import SignInPages
-from api.pages.work import WorkPages
+from api.pages.work import ProposalPages, WorkPages
 
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES = HERE / "templates"
@@ -35,7 +37,14 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def page_routers() -> list[Router]:
     pages = Router(
         path="/",
-        route_handlers=[SignInPages, WorkPages, CasePages, PupilPages],
+        route_handlers=[
+            SignInPages,
+            WorkPages,
+            ProposalPages,
+            CasePages,
+            PupilPages,
+            RegisterPages,
+        ],
         exception_handlers=ERROR_PAGES,
         include_in_schema=False,
     )

@@ -114,7 +114,9 @@ class ActionView:
         return ids
 
 
-def _action_view(trigger: str, allowed: bool, unmet: list[UnmetGuard]) -> ActionView:
+def _action_view(
+    trigger: str, allowed: bool, unmet: list[UnmetGuard], registers_held: bool = False
+) -> ActionView:
     conditions = _conditions(trigger)
     standing = [u for u in unmet if u.guard not in FORM_SUPPLIED]
     return ActionView(
@@ -126,7 +128,7 @@ def _action_view(trigger: str, allowed: bool, unmet: list[UnmetGuard]) -> Action
         rationales=[u for u in standing if u.overridable],
         reason_required="reason_given" in conditions,
         needs_outcome="outcome_given" in conditions,
-        needs_sessions="threshold_met" in conditions,
+        needs_sessions="threshold_met" in conditions and not registers_held,
     )
 
 
@@ -145,6 +147,9 @@ def _event(e) -> dict[str, Any]:
         what = f"{words(e.kind)}: now held by {data['to']}"
     if e.kind == "closed" and data.get("outcome"):
         what += f" (outcome: {words(data['outcome']).lower()})"
+    if e.kind in ("flag_raised", "flag_cleared") and data.get("title"):
+        what = f"Attendance flag {'raised' if e.kind == 'flag_raised' else 'cleared'}: "
+        what += data["title"]
     if e.kind in ("deadline_passed", "deadline_reminder", "deadline_moved") and data.get("kind"):
         what = f"{words(e.kind)}: {words(data['kind']).lower()}"
         if data.get("escalated_to"):
@@ -162,6 +167,12 @@ def _event(e) -> dict[str, Any]:
         "rationales": rationales,
         "clocks_started": started,
         "clocks_stopped": stopped,
+        "explanation": data.get("explanation") if e.kind == "flag_raised" else None,
+        "sessions": [
+            f"{s['date']} {s['session']} {s['code']}"
+            + (f" ({s['school']})" if s.get("school") else "")
+            for s in data.get("sessions") or []
+        ],
     }
 
 
@@ -186,7 +197,7 @@ def case_page(
     with unit_of_work(request) as ctx:
         case, actions = available_actions(ctx, case_id)
         summary = present.case_summary(case, ctx.profile)
-        views = [_action_view(a.trigger, a.allowed, a.unmet) for a in actions]
+        views = [_action_view(a.trigger, a.allowed, a.unmet, a.registers_held) for a in actions]
         may_record = may_fire(Role(ctx.actor.role), "record_intervention") is None
         context = {
             "me": me(ctx),

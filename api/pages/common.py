@@ -86,8 +86,15 @@ def sentence(text: str) -> str:
 
 def configure(engine: Any) -> None:
     """Filters the templates use (registered on the Jinja environment at start-up)."""
+    from casework.analytics.totals import percent_text
+
     engine.engine.filters.update(
-        words=words, day=day, when=when, year_group=year_group, sentence=sentence
+        words=words,
+        day=day,
+        when=when,
+        year_group=year_group,
+        sentence=sentence,
+        percent=percent_text,
     )
 
 

@@ -16,6 +16,7 @@ from api.pages.common import FormError, me, render, sentence, words
 from casework import queries
 from casework.errors import Conflict, Forbidden, InvalidInput
 from casework.vocabulary import CaseKind, Role, Stage
+from workflows.attendance import pupil_attendance
 from workflows.cases import OPENING_STAGES, OpenCase, open_case
 
 # Who the pupil page offers "Open a case" to.
@@ -68,6 +69,7 @@ def pupil_page(
         context = {
             "me": me(ctx),
             "pupil": shown,
+            "attendance": pupil_attendance(ctx, pupil.id),
             "characteristics": [
                 label for key, label in CHARACTERISTIC_WORDS.items() if shown.characteristics[key]
             ],

@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get
-from litestar.params import QueryParameter
-from litestar.response import Template
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.response import Redirect, Template
 
 from api import present
 from api.deps import unit_of_work
 from api.pages.common import la_name, me, render
 from casework import queries
+from casework.errors import Conflict, InvalidInput
 from casework.vocabulary import Role, Stage
 from workflows.context import Context
 from workflows.deadlines import bucket, open_deadlines
 from workflows.decisions_waiting import approvals_waiting, referrals_waiting
+from workflows.proposals import DECIDERS, accept, dismiss, open_proposals
 
 PAGE_SIZE = 50
 SHOW = {"mine": "My cases", "all": "Everything I can see"}
@@ -126,6 +130,8 @@ class WorkPages(Controller):
                 )
 
             context.update(
+                proposals=open_proposals(ctx) if role in DECIDERS else [],
+                decides_proposals=role in DECIDERS,
                 deadlines=deadlines,
                 has_deadlines=any(items for _, items in deadlines),
                 referrals=referrals,
@@ -144,3 +150,64 @@ class WorkPages(Controller):
                 level_heading=f"{ctx.profile.name} level",
             )
         return render("home.html", context)
+
+
+class ProposalForm(msgspec.Struct):
+    expected_version: str = ""
+    reason: str = ""
+
+
+def _problem(detail: str, status: int) -> Template:
+    return render(
+        "problem.html",
+        {"signed_in": True, "title": "The proposal was not changed", "detail": detail},
+        status=status,
+    )
+
+
+class ProposalPages(Controller):
+    """Accept or dismiss a case the daily scan proposed (forms on My work)."""
+
+    path = "/proposals"
+    include_in_schema = False
+
+    @post("/{proposal_id:int}/accept", sync_to_thread=True)
+    def accept_one(
+        self,
+        request: Request,
+        proposal_id: FromPath[int],
+        data: Annotated[ProposalForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response | Template:
+        if not data.expected_version.isdigit():
+            return _problem("Reload My work and try again.", 400)
+        with unit_of_work(request, write=True) as ctx:
+            try:
+                case = accept(ctx, proposal_id, expected_version=int(data.expected_version))
+            except (Conflict, InvalidInput) as exc:
+                return _problem(str(exc), 409 if isinstance(exc, Conflict) else 422)
+            ctx.commit()
+            return Redirect(f"/cases/{case.id}", status_code=303)
+
+    @post("/{proposal_id:int}/dismiss", sync_to_thread=True)
+    def dismiss_one(
+        self,
+        request: Request,
+        proposal_id: FromPath[int],
+        data: Annotated[ProposalForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response | Template:
+        if not data.expected_version.isdigit():
+            return _problem("Reload My work and try again.", 400)
+        with unit_of_work(request, write=True) as ctx:
+            try:
+                dismiss(
+                    ctx,
+                    proposal_id,
+                    expected_version=int(data.expected_version),
+                    reason=data.reason,
+                )
+            except InvalidInput:
+                return _problem("Say why no case is needed, then dismiss the proposal.", 422)
+            except Conflict as exc:
+                return _problem(str(exc), 409)
+            ctx.commit()
+            return Redirect("/#proposals", status_code=303)

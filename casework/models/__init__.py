@@ -12,27 +12,34 @@ from casework.models.cases import (
     Responsibility,
 )
 from casework.models.deadlines import CalendarFeed, Deadline, SchedulerHeartbeat
+from casework.models.flags import CaseProposal, PupilFlag
+from casework.models.imports import ApiToken, ImportBatch, PupilUpnChange
 from casework.models.organisation import LocalAuthority, School, User, UserSchool
 from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
 from casework.models.registers import MarkAmendment, RegisterYear
 
 __all__ = [
+    "ApiToken",
     "ApprovalRequest",
     "Attachment",
     "Base",
     "CalendarFeed",
     "Case",
     "CaseEvent",
+    "CaseProposal",
     "Contact",
     "Deadline",
     "Enrolment",
     "Family",
+    "ImportBatch",
     "Intervention",
     "LaCalendarYear",
     "LocalAuthority",
     "MarkAmendment",
     "Pupil",
     "PupilContact",
+    "PupilFlag",
+    "PupilUpnChange",
     "Referral",
     "RegisterYear",
     "Responsibility",

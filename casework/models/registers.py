@@ -6,11 +6,13 @@
   index the string was laid on, so a calendar changed afterwards is noticed, not misread.
   Optimistically locked (``version``); changed only through ``casework.registers.store``.
 - ``mark_amendment``: every change to an existing mark, with the original and new code, the
-  reason, when, and the name and position of the person who made it. Append-only (database
-  triggers refuse UPDATE and DELETE; see migration 0004).
+  reason, when, and the name and position of the person who made it. Append-only: database
+  triggers refuse UPDATE always, and DELETE of anything inside the 6-year minimum (migration
+  0005).
 
 Retention: entries are kept at least 6 years (``casework.registers.store.retained_until``, the
-years configurable); nothing here deletes a row.
+years configurable with ``CASEWORK_REGISTER_RETENTION_YEARS``); only the retention purge
+(``casework.registers.retention``) deletes, and only what has passed its retention.
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ CHAR_TO_CODE: dict[str, str] = {char: code for code, char in CODE_TO_CHAR.items(
 assert all(len(c) == 1 for c in CODE_TO_CHAR.values()), "every code must be one character"
 assert len(CHAR_TO_CODE) == len(CODE_TO_CHAR), "two codes share a character"
 assert NO_MARK not in CHAR_TO_CODE
+_STORED = frozenset(CHAR_TO_CODE) | {NO_MARK}
 
 
 def encode(code: str) -> str:
@@ -163,7 +164,7 @@ class MarkString:
     chars: str
 
     def __post_init__(self) -> None:
-        bad = {c for c in self.chars if c != NO_MARK and c not in CHAR_TO_CODE}
+        bad = set(self.chars) - _STORED  # a set difference: this runs for every register read
         if bad:
             raise ValueError(f"not stored register characters: {sorted(bad)}")
 

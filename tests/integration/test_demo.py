@@ -24,8 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.demo import DEMO_PASSWORD, demo_users, seed_demo
 from api.demo.stories import HISTORY_DAYS
 from api.demo.timeline import Timeline, academic_year, term_days, terms
+from casework.analytics.flags import pupil_flags
+from casework.analytics.timeline import load_timeline
 from casework.calendars import TermCalendar
 from casework.calendars.config_files import la_calendar
+from casework.calendars.model import academic_year_of
 from casework.db import make_engine, make_session_factory
 from casework.durations import is_working_day
 from casework.migrate import upgrade
@@ -34,7 +37,10 @@ from casework.models import (
     Case,
     CaseEvent,
     Enrolment,
+    ImportBatch,
     Pupil,
+    PupilFlag,
+    RegisterYear,
     Responsibility,
     School,
     User,
@@ -43,6 +49,7 @@ from casework.models.base import UTCDateTime
 from casework.passwords import verify_password
 from casework.upn import upn_problem
 from casework.vocabulary import CaseKind, EventKind, Outcome, Stage
+from config.profiles import load_profile
 from tests.support.postgres import require_postgres, scratch_database
 
 SMALL = {"schools": 6, "pupils": 400, "seed": 7}
@@ -324,3 +331,52 @@ def test_the_same_seed_and_today_give_the_same_demo(demo, tmp_path):
 
     with _seeded(f"sqlite:///{tmp_path / 'again.db'}", demo.today) as again:
         assert snapshot(again) == snapshot(demo.factory)
+
+
+# --- the registers (the generator's CTF files, imported, then the daily scan) ---------------------
+
+
+def test_the_registers_come_from_ctf_imports_and_the_scan_matches_the_calibration(demo):
+    """Acceptance (issue 4): the generator's CTF files for the demo LA, imported, then the daily
+    scan: persistent and severe absence within a point of DfE 2023/24 (20.0 %, 2.3 %)."""
+    with demo.factory() as session:
+        batches = list(session.scalars(select(ImportBatch)))
+        assert batches and {(b.kind, b.status) for b in batches} == {("ctf", "imported")}
+        year = session.scalar(select(func.max(RegisterYear.academic_year)))
+        scanned = session.scalar(
+            select(func.count(func.distinct(RegisterYear.pupil_id))).where(
+                RegisterYear.academic_year == year
+            )
+        )
+        counts = dict(
+            session.execute(select(PupilFlag.flag, func.count()).group_by(PupilFlag.flag)).all()
+        )
+    assert scanned >= SMALL["pupils"] * 0.9
+    persistent = 100 * counts.get("persistent_absence", 0) / scanned
+    severe = 100 * counts.get("severe_absence", 0) / scanned
+    assert abs(persistent - 20.0) <= 1.0, persistent
+    assert abs(severe - 2.3) <= 1.0, severe
+
+
+def test_every_flag_the_scan_raised_names_its_sessions(demo):
+    with demo.factory() as session:
+        flagged = session.execute(
+            select(PupilFlag.pupil_id, PupilFlag.flag, PupilFlag.last_seen_on)
+        ).all()
+        assert flagged
+        by_pupil: dict[int, set[str]] = defaultdict(set)
+        for pupil_id, flag, _ in flagged:
+            by_pupil[pupil_id].add(flag)
+        as_at = flagged[0][2]
+        profile = load_profile("knowsley")
+        year = academic_year_of(as_at)
+        for pupil_id, flags in by_pupil.items():
+            timeline = load_timeline(session, pupil_id, date(year - 1, 8, 1), as_at)
+            start = next(m.day for m in timeline.sessions if academic_year_of(m.day) == year)
+            explained = {
+                f.key: f
+                for f in pupil_flags(timeline, start=start, as_at=as_at, rules=profile.analytics)
+            }
+            assert flags <= set(explained), (flags, set(explained))
+            for key in flags:
+                assert explained[key].sessions, key

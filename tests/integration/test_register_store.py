@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import exc, func, select, text
+from sqlalchemy import event, exc, func, select, text
+from sqlalchemy.orm.exc import StaleDataError
 
-from casework.errors import InvalidInput
+from casework.errors import Conflict, InvalidInput
 from casework.models import MarkAmendment, RegisterYear
-from casework.registers.store import amendments_of, record_marks, register_extract
+from casework.registers.store import LostRace, amendments_of, record_marks, register_extract
 
 WHEN = datetime(2024, 11, 20, 10, 0, tzinfo=UTC)
 BY = (None, "Olive Lead", "Attendance lead")
@@ -166,3 +167,113 @@ def test_mark_amendments_cannot_be_changed_or_removed(db, statement):
             conn.execute(text(statement))
         conn.rollback()
         assert conn.execute(text("SELECT count(*) FROM mark_amendment")).scalar_one() == 1
+
+
+# --- two writers on the same pupil-year -------------------------------------------------------
+
+
+def _racing(db, mine, theirs, reason=None):
+    """Record ``mine`` in one session; just before its flush, another session records
+    ``theirs`` for the same pupil and commits. Returns the Conflict the first one gets."""
+    first, second = db.factory(), db.factory()
+    try:
+
+        def interleave(*_):
+            _record(second, db.world, theirs, reason=reason)
+            second.commit()
+
+        event.listen(first, "before_flush", interleave, once=True)
+        with pytest.raises(Conflict) as raised:
+            _record(first, db.world, mine, reason=reason)
+        first.rollback()
+    finally:
+        first.close()
+        second.close()
+    return raised.value
+
+
+# PostgreSQL reports the lost race itself; SQLite refuses the loser's write on a read snapshot
+# another writer has committed over ("database is locked") before any row is compared.
+_CAUSES = {
+    "version": {"postgresql": StaleDataError, "sqlite": exc.OperationalError},
+    "first row": {"postgresql": exc.IntegrityError, "sqlite": exc.OperationalError},
+}
+
+
+def test_two_writers_amending_one_pupil_year_the_loser_gets_a_conflict(db):
+    with db.factory() as session:
+        _record(session, db.world, WEEK)
+        session.commit()
+    version = _row(db).version
+    conflict = _racing(
+        db, [(MONDAY, "AM", "L")], [(MONDAY, "AM", "M")], reason="register corrected"
+    )
+    assert str(conflict) == (
+        "the register for this pupil and year changed while these marks were being recorded; "
+        "nothing was saved — try again"
+    )
+    assert isinstance(conflict, LostRace)  # a Conflict (409) the API may retry
+    assert isinstance(conflict.__cause__, _CAUSES["version"][db.name])
+    row = _row(db)
+    assert row.version == version + 1
+    with db.factory() as session:
+        assert register_extract(session, db.world.pupil_oak, db.world.oakfield, MONDAY, MONDAY) == [
+            (MONDAY, "AM", "M"),
+            (MONDAY, "PM", "\\"),
+        ]
+        (amendment,) = amendments_of(session, db.world.pupil_oak, db.world.oakfield, MONDAY, MONDAY)
+        assert (amendment.original, amendment.new) == ("/", "M")
+
+
+def test_two_writers_creating_one_pupil_year_the_loser_gets_a_conflict(db):
+    conflict = _racing(db, WEEK, [(MONDAY, "AM", "B")])
+    assert "nothing was saved — try again" in str(conflict)
+    assert isinstance(conflict.__cause__, _CAUSES["first row"][db.name])
+    with db.factory() as session:
+        assert _counts(session) == (1, 0)
+        assert register_extract(
+            session, db.world.pupil_oak, db.world.oakfield, MONDAY, MONDAY + timedelta(days=6)
+        ) == [(MONDAY, "AM", "B")]
+
+
+def test_a_session_that_recorded_before_reads_what_others_recorded_since(db):
+    """Sessions keep loaded rows across commits; recording again must not write over the other
+    writer's marks from that stale copy (nor fail: nobody raced it)."""
+    mine, theirs = db.factory(), db.factory()
+    try:
+        _record(mine, db.world, WEEK[:2])
+        mine.commit()
+        _record(theirs, db.world, WEEK[2:4])
+        theirs.commit()
+        result = _record(mine, db.world, WEEK[4:6])
+        mine.commit()
+        assert (result.new, result.amended) == (2, 0)
+    finally:
+        mine.close()
+        theirs.close()
+    with db.factory() as session:
+        extract = register_extract(
+            session, db.world.pupil_oak, db.world.oakfield, MONDAY, MONDAY + timedelta(days=6)
+        )
+        assert extract == WEEK[:6]
+
+
+def test_other_integrity_errors_are_not_conflicts(db):
+    with db.factory() as session:
+        with pytest.raises(exc.IntegrityError):
+            record_marks(
+                session,
+                pupil_id=999_999,  # no such pupil: a foreign key, not a race
+                school_id=db.world.oakfield,
+                marks=WEEK[:1],
+                by=BY,
+                reason=None,
+                source="manual",
+                at=WHEN,
+            )
+        session.rollback()
+
+
+def _row(db) -> RegisterYear:
+    with db.factory() as session:
+        return session.scalars(select(RegisterYear)).one()

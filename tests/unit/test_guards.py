@@ -88,6 +88,7 @@ def facts(
     rationales: dict[str, str] | None = None,
     outcome: str | None = None,
     sessions: tuple[ListedSession, ...] = (),
+    register_window: tuple[ListedSession, ...] | None = None,
 ) -> CaseFacts:
     return CaseFacts(
         kind=kind,
@@ -101,6 +102,7 @@ def facts(
         given=TriggerInput(
             reason=reason, rationales=rationales or {}, outcome=outcome, sessions=sessions
         ),
+        register_window=register_window,
     )
 
 
@@ -555,6 +557,30 @@ TRIGGER_CASES = [
         facts(FORMALISE, kind=HOLIDAY, sessions=week_of_4_nov("G", 10)),
         Allowed(None),
         "holiday-needs-no-earlier-support",
+    ),
+    # With the pupil's registers held, the threshold is judged on them, not on a list.
+    (
+        "issue_notice_to_improve",
+        facts(FORMALISE, AIM_NOT_ENGAGED, register_window=week_of_4_nov("O", 10)),
+        Allowed(None),
+        "registers-show-ten",
+    ),
+    (
+        "issue_notice_to_improve",
+        facts(
+            FORMALISE,
+            AIM_NOT_ENGAGED,
+            sessions=TEN_IN_TEN_WEEKS,
+            register_window=week_of_4_nov("O", 9),
+        ),
+        refused("threshold_met", mentions=("in the pupil's registers", "is 9")),
+        "registers-show-nine-and-a-list-cannot-outvote-them",
+    ),
+    (
+        "issue_notice_to_improve",
+        facts(FORMALISE, AIM_NOT_ENGAGED, register_window=()),
+        refused("threshold_met", mentions=("in the pupil's registers", "is 0")),
+        "registers-held-with-nothing-counted",
     ),
     (
         "issue_notice_to_improve",

@@ -18,11 +18,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.calendars.model import academic_year_of, year_label
+from casework.calendars.model import academic_year_of
 from casework.calendars.store import school_calendar
-from casework.errors import Conflict, InvalidInput
+from casework.errors import InvalidInput
 from casework.models import RegisterYear, School
-from casework.registers.marks import AM, MarkString, SessionIndex, entries, session_index
+from casework.registers.marks import AM, MarkString, entries, session_index
+from casework.registers.store import check_laid_on
 
 SESSION_ORDER = {AM: 0, "PM": 1}
 
@@ -89,21 +90,8 @@ def load_timeline(session: Session, pupil_id: int, start: date, end: date) -> Ti
             school = session.get(School, row.school_id)
             names[row.school_id] = school.name if school is not None else str(row.school_id)
         index = session_index(calendars[row.school_id], row.academic_year)
-        _check_laid_on(row, index)
+        check_laid_on(row, index)
         for day, name, code in entries(index, MarkString(row.marks)):
             if start <= day <= end:
                 marks.append(SessionMark(day, name, code, row.school_id, names[row.school_id]))
     return timeline_of(pupil_id, marks)
-
-
-def _check_laid_on(row: RegisterYear, index: SessionIndex) -> None:
-    if (
-        row.index_digest != index.digest
-        or row.sessions != len(index)
-        or len(row.marks) != len(index)
-    ):
-        raise Conflict(
-            f"the {year_label(row.academic_year)} register (row {row.id}) was recorded on a "
-            f"different calendar for {index.school} ({row.sessions} sessions then, "
-            f"{len(index)} now): it must be re-laid on the current calendar before use"
-        )

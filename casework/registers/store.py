@@ -132,7 +132,7 @@ def record_marks(
 
     rows = _rows(session, pupil_id, school_id, list(indexes))
     for year, row in rows.items():
-        _check_laid_on(row, indexes[year])
+        check_laid_on(row, indexes[year])
     current = {
         year: MarkString(rows[year].marks) if year in rows else MarkString.empty(len(index))
         for year, index in indexes.items()
@@ -263,7 +263,7 @@ def register_extract(
     found: list[tuple[date, str, str]] = []
     for year in sorted(rows):
         index = session_index(calendar, year)
-        _check_laid_on(rows[year], index)
+        check_laid_on(rows[year], index)
         for day, name, code in entries(index, MarkString(rows[year].marks)):
             if start <= day <= end:
                 found.append((day, name, code))
@@ -674,7 +674,8 @@ def _stored_code(raw: str) -> str:
     return raw.strip().upper()
 
 
-def _check_laid_on(row: RegisterYear, index: SessionIndex) -> None:
+def check_laid_on(row: RegisterYear, index: SessionIndex) -> None:
+    """Conflict when the row was laid on another calendar than ``index`` (re-lay it first)."""
     if (
         row.index_digest != index.digest
         or row.sessions != len(index)

@@ -118,24 +118,25 @@ def import_ctf_files(
     rejected."""
     from pathlib import Path
 
-    from workflows.imports import import_ctf, run_import
+    from workflows.imports import import_ctf, read_ahead, run_import
 
     engine, factory = _factory()
     rejected = 0
     try:
-        for name in files:
-            data = Path(name).read_bytes()
+        # The next file is parsed in a worker process while this one is written.
+        for path, data, parsed in read_ahead([Path(name) for name in files]):
             result = _with_bar(
-                Path(name).name,
-                lambda progress, data=data, name=name: run_import(
+                path.name,
+                lambda progress, data=data, path=path, parsed=parsed: run_import(
                     _opener(factory, username),
                     lambda ctx: import_ctf(
                         ctx,
                         data,
-                        file_name=Path(name).name,
+                        file_name=path.name,
                         partial=partial,
                         reason=reason,
                         progress=progress,
+                        parsed=parsed,
                     ),
                     partial=partial,
                     school_id=None,

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -44,9 +46,11 @@ from casework.models import (
     School,
 )
 from casework.registers.bulk import BulkCounts, write_school_year
+from casework.registers.codes import IN_FORCE_FROM as CODES_2024_FROM
 from casework.registers.codes import classify
 from casework.registers.marks import SessionIndex, encode, session_index
 from casework.registers.records import (
+    CtfFile,
     CtfPupil,
     CtfYearData,
     FileRejected,
@@ -60,6 +64,9 @@ from workflows.context import Context
 Progress = Callable[[int, int], None]
 IMPORTERS = (Role.SCHOOL_STAFF, Role.LA_MANAGER, Role.ADMIN, Role.INTEGRATION)
 MAX_PROBLEMS_KEPT = 1000
+# Rows per INSERT … RETURNING: SQLAlchemy splices each insertmanyvalues page's rows onto the
+# ones before, so a call should be about one page (SQLite's are small; PostgreSQL's 1,000).
+RETURNING_CHUNK = {"sqlite": 50, "postgresql": 1000}
 # Kept as they are when a CTF updates a pupil: a CTF does not carry them (or they are the LA's).
 NOT_IN_A_CTF = frozenset(
     {"la_id", "family_id", "social_worker", "young_carer"}
@@ -101,23 +108,20 @@ def import_ctf(
     reason: str | None = None,
     progress: Progress | None = None,
     accepted_versions: Iterable[str] | None = None,
+    parsed: ParsedCtf | None = None,
 ) -> ImportResult:
-    """A Common Transfer File from a school's MIS: pupils, contacts, characteristics, marks."""
-    from casework.registers.ctf import parse_ctf
+    """A Common Transfer File from a school's MIS: pupils, contacts, characteristics, marks.
 
+    ``parsed`` is :func:`read_ctf` of the same bytes when it was read ahead (``read_ahead``)."""
     _require_importer(ctx)
     digest = hashlib.sha256(data).hexdigest()
     run = _Run(ctx, "ctf", file_name, digest, partial, reason)
     if (done := run.already_imported()) is not None:
         return done
-    try:
-        ctf, problems = parse_ctf(
-            data,
-            name=file_name,
-            accepted_versions=frozenset(accepted_versions) if accepted_versions else None,
-        )
-    except FileRejected as rejected:
-        return run.rejected(rejected.problems)
+    read = parsed or read_ctf(data, file_name=file_name, accepted_versions=accepted_versions)
+    if read.file is None:
+        return run.rejected(read.problems)
+    ctf, problems = read.file, read.problems
     header = ctf.header
     school = _school_by_number(ctx, header.source_la, header.source_estab, header.source_urn)
     if school is None and header.dest_la and header.dest_estab:
@@ -135,6 +139,57 @@ def import_ctf(
         )
     run.school = school
     return run.finish(_CtfImport(run, school, ctf.pupils, problems).apply(progress))
+
+
+@dataclass(frozen=True)
+class ParsedCtf:
+    """A CTF read (``file``, with its per-pupil problems) or refused whole (``file`` None)."""
+
+    file: CtfFile | None
+    problems: list[Problem]
+
+
+def read_ctf(
+    data: bytes, *, file_name: str, accepted_versions: Iterable[str] | None = None
+) -> ParsedCtf:
+    """Parse a CTF (pure: no database), so it can run in another process ahead of the import."""
+    from casework.registers.ctf import parse_ctf
+
+    try:
+        ctf, problems = parse_ctf(
+            data,
+            name=file_name,
+            accepted_versions=frozenset(accepted_versions) if accepted_versions else None,
+        )
+    except FileRejected as rejected:
+        return ParsedCtf(None, rejected.problems)
+    return ParsedCtf(ctf, problems)
+
+
+def read_ahead(
+    paths: Iterable[Path], *, accepted_versions: Iterable[str] | None = None
+) -> Iterator[tuple[Path, bytes, ParsedCtf]]:
+    """Each file with its bytes and :func:`read_ctf`, the next one parsed in a worker process
+    while the caller imports this one: a county's files then take the time of the database
+    work, not of parsing plus database work."""
+    versions = tuple(accepted_versions) if accepted_versions else None
+    pending: deque[tuple[Path, bytes, Future[ParsedCtf]]] = deque()
+    files = iter(paths)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+
+        def submit() -> None:
+            path = next(files, None)
+            if path is not None:
+                data = path.read_bytes()
+                job = pool.submit(read_ctf, data, file_name=path.name, accepted_versions=versions)
+                pending.append((path, data, job))
+
+        submit()
+        submit()
+        while pending:
+            path, data, job = pending.popleft()
+            submit()
+            yield path, data, job.result()
 
 
 def import_csv(
@@ -334,6 +389,9 @@ class _MarksImport:
         self.school = school
         self.rows = rows
         self.problems = list(problems)
+        # A day's push is hundreds of thousands of rows over two sessions and a few codes.
+        self._chars: dict[tuple[str, bool], str] = {}
+        self._places: dict[tuple[date, str], tuple[int, int]] = {}
 
     def apply(self, progress: Progress | None) -> tuple[str, dict[str, int], list[Problem]]:
         ctx = self.run.ctx
@@ -375,6 +433,29 @@ class _MarksImport:
         }
         return status, summary, _sorted(self.problems)
 
+    def _char(self, code: str, day: date) -> str:
+        """The stored character of a code valid on the day (checked once per code and era)."""
+        key = (code, day >= CODES_2024_FROM)
+        char = self._chars.get(key)
+        if char is None:
+            classify(code, on=day)
+            char = self._chars[key] = encode(code)
+        return char
+
+    def _place(self, day: date, session: str, indexes: dict[int, SessionIndex]) -> tuple[int, int]:
+        """(academic year, position in the school's index) of a session, looked up once."""
+        key = (day, session)
+        found = self._places.get(key)
+        if found is None:
+            year = academic_year_of(day)
+            index = indexes.get(year)
+            if index is None:
+                index = indexes[year] = session_index(
+                    self.run.ctx.calendar_for(self.school.id), year
+                )
+            found = self._places[key] = (year, index.position(day, session))
+        return found
+
     def _check(
         self,
         row: MarkRow,
@@ -388,7 +469,8 @@ class _MarksImport:
                 row.line, "upn", row.upn, f"no pupil with this UPN is on roll at {self.school.name}"
             )
         pupil_id, spans = found
-        if not any(start <= row.day and (end is None or row.day <= end) for start, end in spans):
+        day = row.day
+        if not any(start <= day and (end is None or day <= end) for start, end in spans):
             return Problem(
                 row.line,
                 "date",
@@ -396,15 +478,8 @@ class _MarksImport:
                 f"{long_date(row.day)} is outside the pupil's enrolment at {self.school.name}",
             )
         try:
-            classify(row.code, on=row.day)
-            char = encode(row.code)
-            year = academic_year_of(row.day)
-            index = indexes.get(year)
-            if index is None:
-                index = indexes[year] = session_index(
-                    self.run.ctx.calendar_for(self.school.id), year
-                )
-            position = index.position(row.day, row.session)
+            char = self._char(row.code, row.day)
+            year, position = self._place(row.day, row.session, indexes)
         except InvalidInput as invalid:
             first = invalid.problems[0]
             return Problem(row.line, first.field, _plain(first.value), first.rule)
@@ -423,16 +498,24 @@ class _MarksImport:
 def _enrolments(
     session: Session, school_id: int, upns: set[str]
 ) -> dict[str, tuple[int, list[tuple[date, date | None]]]]:
-    found: dict[str, tuple[int, list[tuple[date, date | None]]]] = {}
+    """UPN → (pupil id, enrolment spans at the school) for the UPNs given. A big push reads
+    the whole school's roll in one query rather than long IN lists."""
+    query = (
+        select(Pupil.upn, Pupil.id, Enrolment.start_date, Enrolment.end_date)
+        .join(Enrolment, Enrolment.pupil_id == Pupil.id)
+        .where(Enrolment.school_id == school_id)
+    )
     wanted = sorted(upns)
-    for start in range(0, len(wanted), 900):
-        rows = session.execute(
-            select(Pupil.upn, Pupil.id, Enrolment.start_date, Enrolment.end_date)
-            .join(Enrolment, Enrolment.pupil_id == Pupil.id)
-            .where(Enrolment.school_id == school_id, Pupil.upn.in_(wanted[start : start + 900]))
-        )
-        for upn, pupil_id, begins, ends in rows:
-            found.setdefault(upn, (pupil_id, []))[1].append((begins, ends))
+    queries = (
+        [query]
+        if len(wanted) > 200
+        else [query.where(Pupil.upn.in_(wanted[a : a + 900])) for a in range(0, len(wanted), 900)]
+    )
+    found: dict[str, tuple[int, list[tuple[date, date | None]]]] = {}
+    for each in queries:
+        for upn, pupil_id, begins, ends in session.execute(each):
+            if upn in upns:
+                found.setdefault(upn, (pupil_id, []))[1].append((begins, ends))
     return found
 
 
@@ -453,6 +536,15 @@ class _CtfImport:
         self.pupils = pupils
         self.problems = list(problems)
         self.counts: dict[str, int] = defaultdict(int)
+        self._indexes: dict[tuple[int, int], SessionIndex] = {}
+
+    def _index(self, school_id: int, year: int) -> SessionIndex:
+        """One index per school and year for the whole file (building one reads every day of
+        the year; the CTF reader caches its lookups on the index object)."""
+        key = (school_id, year)
+        if key not in self._indexes:
+            self._indexes[key] = session_index(self.run.ctx.calendar_for(school_id), year)
+        return self._indexes[key]
 
     def apply(self, progress: Progress | None) -> tuple[str, dict[str, int], list[Problem]]:
         ctx = self.run.ctx
@@ -584,7 +676,7 @@ class _CtfImport:
                 continue
             school = target[0]
             try:
-                index = session_index(ctx.calendar_for(school.id), year.academic_year)
+                index = self._index(school.id, year.academic_year)
             except InvalidInput as invalid:
                 problems.append(
                     Problem(
@@ -676,10 +768,13 @@ class _CtfImport:
             ids[pupil.upn] = holder.id
         ctx.session.flush()
         if new_rows:
-            created = ctx.session.execute(
-                insert(Pupil).returning(Pupil.id, Pupil.upn, sort_by_parameter_order=True),
+            created = _inserted(
+                ctx.session,
+                insert(Pupil.__table__).returning(
+                    Pupil.__table__.c.id, Pupil.__table__.c.upn, sort_by_parameter_order=True
+                ),
                 new_rows,
-            ).all()
+            )
             for pupil_id, upn in created:
                 ids[upn] = pupil_id
             self.counts["pupils_created"] += len(created)
@@ -713,13 +808,16 @@ class _CtfImport:
                 links.append((pupil.upn, contact.order or order, contact))
         if not values:
             return
-        created = (
-            session.execute(
-                insert(Contact).returning(Contact.id, sort_by_parameter_order=True), values
+        created = [
+            row[0]
+            for row in _inserted(
+                session,
+                insert(Contact.__table__).returning(
+                    Contact.__table__.c.id, sort_by_parameter_order=True
+                ),
+                values,
             )
-            .scalars()
-            .all()
-        )
+        ]
         session.execute(
             insert(PupilContact),
             [
@@ -774,8 +872,18 @@ class _CtfImport:
             if (p, s) not in have
         ]
         if rows:
-            session.execute(insert(Enrolment), rows)
+            session.execute(insert(Enrolment.__table__), rows)
             self.counts["enrolments_created"] += len(rows)
+
+
+def _inserted(session: Session, statement, rows: list[dict[str, Any]]) -> list:
+    """INSERT ... RETURNING in chunks: SQLAlchemy splices each batch's returned rows onto the
+    ones before, so one call over thousands of rows spends its time re-reading them."""
+    found: list = []
+    size = RETURNING_CHUNK.get(session.get_bind().dialect.name, 50)
+    for start in range(0, len(rows), size):
+        found.extend(session.execute(statement, rows[start : start + size]).all())
+    return found
 
 
 def _pupil_of(line: int | None, starts: list[int]) -> int | None:

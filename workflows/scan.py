@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from casework.analytics.county import (
@@ -115,7 +115,7 @@ def scan_all(session: Session, *, as_at: date, clock: Clock) -> list[ScanReport]
 
 def _current_flags(
     session: Session, la_id: int, as_at: date, rules: AnalyticsRules, report: ScanReport
-) -> dict[tuple[int, int, str], _Found]:
+) -> dict[tuple[int, int, str], _Found | tuple]:
     year = academic_year_of(as_at)
     schools = dict(
         session.execute(select(School.id, School.name).where(School.la_id == la_id)).all()
@@ -139,8 +139,7 @@ def _current_flags(
     report.pupils = len(schools_of)
     movers = {p for p, s in schools_of.items() if len(s) > 1}
     prior = _prior(last_year, index_of, year - 1, rules)
-    titles = flag_titles(rules)
-    found: dict[tuple[int, int, str], _Found] = {}
+    found: dict[tuple[int, int, str], _Found | tuple] = {}
     for school_id, rows in this_year.items():
         rows = [(p, m) for p, m in rows if p not in movers]
         if not rows:
@@ -156,19 +155,9 @@ def _current_flags(
             prior=align_prior(ids, prior) if prior else None,
         )
         for key in result.keys:
-            for i in np.flatnonzero(result.flags[key]):
-                pupil_id = int(ids[i])
-                figures = {
-                    "possible": int(result.possible[i]),
-                    "attended": int(result.attended[i]),
-                    "authorised": int(result.authorised[i]),
-                    "unauthorised": int(result.unauthorised[i]),
-                    "best_threshold_window": int(result.best_threshold[i]),
-                    "best_late_window": int(result.best_late[i]),
-                }
-                found[(pupil_id, school_id, key)] = _Found(
-                    pupil_id, school_id, key, _summary(titles[key], figures), figures
-                )
+            for i in np.flatnonzero(result.flags[key]).tolist():
+                # Details are built later, only for flags raised today (a steady day has none).
+                found[(int(ids[i]), school_id, key)] = (result, i)
     for pupil_id in movers:
         marks = _marks_of(pupil_id, schools_of[pupil_id], this_year, last_year, index_of, year)
         latest_school = marks[-1].school_id if marks else schools_of[pupil_id][0]
@@ -181,6 +170,22 @@ def _current_flags(
             )
     report.flags_now = len(found)
     return found
+
+
+def _details(key: tuple[int, int, str], value: _Found | tuple, titles: dict[str, str]) -> _Found:
+    if isinstance(value, _Found):
+        return value
+    result, i = value
+    pupil_id, school_id, flag = key
+    figures = {
+        "possible": int(result.possible[i]),
+        "attended": int(result.attended[i]),
+        "authorised": int(result.authorised[i]),
+        "unauthorised": int(result.unauthorised[i]),
+        "best_threshold_window": int(result.best_threshold[i]),
+        "best_late_window": int(result.best_late[i]),
+    }
+    return _Found(pupil_id, school_id, flag, _summary(titles[flag], figures), figures)
 
 
 def _rows(session: Session, school_ids: list[int], year: int) -> dict[int, list[tuple[int, str]]]:
@@ -269,7 +274,7 @@ def _act_on_changes(
     session: Session,
     la_id: int,
     profile: Profile,
-    found: dict[tuple[int, int, str], _Found],
+    found: dict[tuple[int, int, str], _Found | tuple],
     as_at: date,
     clock: Clock,
     report: ScanReport,
@@ -284,7 +289,8 @@ def _act_on_changes(
             )
         )
     }
-    raised = [found[k] for k in found.keys() - existing.keys()]
+    titles = flag_titles(profile.analytics)
+    raised = [_details(k, found[k], titles) for k in sorted(found.keys() - existing.keys())]
     cleared = sorted(existing.keys() - found.keys())
     report.raised, report.cleared = len(raised), len(cleared)
     if cleared:
@@ -300,16 +306,12 @@ def _act_on_changes(
                     "school_id": f.school_id,
                     "flag": f.flag,
                     "raised_on": as_at,
-                    "last_seen_on": as_at,
                     "explanation": f.explanation,
                     "figures": f.figures,
                 }
                 for f in raised
             ],
         )
-    session.execute(
-        update(table).where(table.c.school_id.in_(school_ids)).values(last_seen_on=as_at)
-    )
     if not raised and not cleared:
         return
     touched = {(f.pupil_id, f.school_id) for f in raised} | {(p, s) for p, s, _ in cleared}

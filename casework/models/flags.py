@@ -1,9 +1,10 @@
 """What the daily scan found, so the next scan only acts on changes.
 
 - ``pupil_flag``: each flag (persistent absence, the penalty-notice threshold, …) a pupil has
-  now, from when, and the figures behind it. The scan's working state: it raises a flag once,
-  refreshes it while it holds and clears it when it stops holding; every change that matters to
-  a case is recorded as a case event, which is the record.
+  now, since when, and the figures when it was raised. The scan's working state: it raises a
+  flag once and deletes it when it stops holding (a row is not touched while it holds, so a
+  steady day writes nothing); every change that matters to a case is a case event, which is
+  the record.
 - ``case_proposal``: a new case the scan proposes to a school for a pupil without an open case
   (e.g. attendance below 95 % → Monitor). The school accepts (a case opens) or dismisses it with
   a reason; both are kept.
@@ -28,7 +29,6 @@ class PupilFlag(Base):
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)
     flag: Mapped[str] = mapped_column(String(40))
     raised_on: Mapped[date] = mapped_column(Date)
-    last_seen_on: Mapped[date] = mapped_column(Date)
     explanation: Mapped[str] = mapped_column(Text)
     figures: Mapped[dict[str, Any]] = mapped_column(JSONType)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from casework.calendars.model import year_label
@@ -30,6 +30,8 @@ from casework.registers.store import Recorder, lock_school_registers
 
 Incoming = str | Mapping[int, str]
 _CHUNK = 900  # ids per IN (...) list: well inside both engines' bound-parameter limits
+_WHOLE_SCHOOL = 200  # more pupils than this: read the school's rows in one query
+_UPDATE_CHUNK = 300  # rows per UPDATE … FROM: 900 parameters, inside SQLite's 32,766
 
 
 @dataclass
@@ -59,38 +61,63 @@ def write_school_year(
     """Record ``incoming`` marks (pupil id → marks) for the school's year ``index.start_year``.
 
     ``reason_for(pupil_id)`` gives the reason stored with any amendment for that pupil.
-    Flushes through the session's connection; the caller's unit of work commits.
+    Only the window of sessions the marks touch is read and written back (a day's push reads
+    and splices two characters a pupil, not the year). Flushes through the session's
+    connection; the caller's unit of work commits.
     """
     counts = BulkCounts()
-    year = index.start_year
+    length = len(index)
+    lo, hi = _window(incoming.values(), length)
     lock_school_registers(session, school_id)  # no calendar change re-lays rows under us
-    existing = _existing(session, school_id, year, list(incoming))
+    existing = _existing(session, school_id, index.start_year, list(incoming), lo, hi - lo + 1)
     inserts: list[dict] = []
-    updates: list[dict] = []
+    updates: list[tuple[int, int, str]] = []
     amendments: list[dict] = []
     for pupil_id, given in incoming.items():
         row = existing.get(pupil_id)
-        if row is not None and (row.index_digest != index.digest or len(row.marks) != len(index)):
-            raise Conflict(
-                f"the {year_label(year)} register (row {row.id}) was recorded on a different "
-                f"calendar for {index.school}: it must be re-laid on the current calendar first"
+        if row is None:
+            # Nothing recorded yet: every given mark is new and there is nothing to amend.
+            after = given if isinstance(given, str) else _apply(NO_MARK * length, given, 0)
+            if len(after) != length:
+                raise ValueError(f"a year's marks are {length} sessions, not {len(after)}")
+            counts.new += length - after.count(NO_MARK)
+            inserts.append(
+                {
+                    "pupil_id": pupil_id,
+                    "school_id": school_id,
+                    "academic_year": index.start_year,
+                    "marks": after,
+                    "sessions": length,
+                    "index_digest": index.digest,
+                    "updated_at": now,
+                    "version": 1,
+                }
             )
-        before = row.marks if row is not None else NO_MARK * len(index)
-        after, changed = _merge(before, given, len(index))
-        new = amended = 0
+            continue
+        if row.index_digest != index.digest or row.length != length:
+            raise Conflict(
+                f"the {year_label(index.start_year)} register (row {row.id}) was recorded on a "
+                f"different calendar for {index.school}: it must be re-laid on the current "
+                "calendar first"
+            )
+        window, changed = _merge(row.window, given, lo)
+        given_count = _given_count(given)
+        if not changed:
+            counts.unchanged += given_count
+            continue
+        new = 0
         for position, old in changed:
             if old == NO_MARK:
                 new += 1
                 continue
-            amended += 1
             day, name = index.sessions[position]
             amendments.append(
                 {
-                    "register_year_id": row.id if row is not None else None,
+                    "register_year_id": row.id,
                     "session_date": day,
                     "session": name,
                     "original_code": decode(old),
-                    "new_code": decode(after[position]),
+                    "new_code": decode(window[position - lo]),
                     "reason": reason_for(pupil_id),
                     "amended_at": now,
                     "amended_by_id": recorder.user_id,
@@ -100,37 +127,14 @@ def write_school_year(
                 }
             )
         counts.new += new
-        counts.amended += amended
-        counts.unchanged += _given_count(given) - new - amended
-        if not new and not amended:
-            continue
-        if row is None:
-            inserts.append(
-                {
-                    "pupil_id": pupil_id,
-                    "school_id": school_id,
-                    "academic_year": year,
-                    "marks": after,
-                    "sessions": len(index),
-                    "index_digest": index.digest,
-                    "updated_at": now,
-                    "version": 1,
-                }
-            )
-        else:
-            updates.append({"rid": row.id, "seen": row.version, "new_marks": after})
+        counts.amended += len(changed) - new
+        counts.unchanged += given_count - len(changed)
+        updates.append((row.id, row.version, window))
     if inserts:
         session.execute(insert(RegisterYear.__table__), inserts)
         counts.registers_created = len(inserts)
     if updates:
-        table = RegisterYear.__table__
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("rid"), table.c.version == bindparam("seen"))
-            .values(marks=bindparam("new_marks"), version=table.c.version + 1, updated_at=now)
-        )
-        done = session.execute(statement, updates)
-        if done.rowcount != len(updates):
+        if _update_rows(session, updates, now, lo, hi) != len(updates):
             raise Conflict(
                 f"registers at {index.school} changed while these marks were being recorded; "
                 "nothing was saved: try again"
@@ -143,58 +147,128 @@ def write_school_year(
     return counts
 
 
+def _window(given: Iterable[Incoming], length: int) -> tuple[int, int]:
+    """The first and last positions any incoming mark touches (the whole year for a text)."""
+    lo, hi = length, -1
+    for marks in given:
+        if isinstance(marks, str):
+            return 0, length - 1
+        if marks:
+            lo, hi = min(lo, min(marks)), max(hi, max(marks))
+    return (lo, hi) if hi >= 0 else (0, 0)
+
+
+def _update_rows(
+    session: Session, updates: list[tuple[int, int, str]], now: datetime, lo: int, hi: int
+) -> int:
+    """Splice each row's new window (positions ``lo`` to ``hi``) into its marks with ``UPDATE …
+    FROM`` a derived table of (id, version seen, window), a few hundred rows a statement, each
+    row only if its version is still the one read (optimistic locking); returns the rows
+    updated. Written for the driver: through the ORM, parameter handling costs more per row
+    than the database spends on the update."""
+    connection = session.connection()
+    dialect = connection.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    stamp = RegisterYear.__table__.c.updated_at.type.bind_processor(dialect)
+    when = stamp(now) if stamp else now
+    # Positions are 0-based, substr is 1-based; lo and hi are integers we computed.
+    spliced = (
+        f"substr(register_year.marks, 1, {int(lo)}) || v.win || "
+        f"substr(register_year.marks, {int(hi) + 2})"
+    )
+    done = 0
+    postgres = dialect.name == "postgresql"
+    for start in range(0, len(updates), _UPDATE_CHUNK):
+        chunk = updates[start : start + _UPDATE_CHUNK]
+        if postgres:  # three arrays, not 900 parameters to parse
+            source = "unnest(%s::int[], %s::int[], %s::text[]) AS v(id, seen, win)"
+            params: list = [
+                when,
+                [u[0] for u in chunk],
+                [u[1] for u in chunk],
+                [u[2] for u in chunk],
+            ]
+        else:
+            rows = f" UNION ALL SELECT {mark}, {mark}, {mark}" * (len(chunk) - 1)
+            source = f"(SELECT {mark} AS id, {mark} AS seen, {mark} AS win{rows}) AS v"
+            params = [when]
+            for row_id, seen, window in chunk:
+                params.extend((row_id, seen, window))
+        sql = (
+            f"UPDATE register_year SET marks = {spliced}, version = register_year.version + 1, "
+            f"updated_at = {mark} FROM {source} "
+            "WHERE register_year.id = v.id AND register_year.version = v.seen"
+        )
+        done += connection.exec_driver_sql(sql, tuple(params)).rowcount
+    return done
+
+
 @dataclass(frozen=True)
 class _Row:
     id: int
-    pupil_id: int
-    marks: str
     version: int
     index_digest: str
+    length: int
+    window: str  # the marks at positions lo..hi
 
 
-def _existing(session: Session, school_id: int, year: int, pupil_ids: list[int]) -> dict[int, _Row]:
+def _existing(
+    session: Session, school_id: int, year: int, pupil_ids: list[int], lo: int, width: int
+) -> dict[int, _Row]:
     table = RegisterYear.__table__
+    columns = (
+        table.c.id,
+        table.c.pupil_id,
+        table.c.version,
+        table.c.index_digest,
+        func.length(table.c.marks),
+        func.substr(table.c.marks, lo + 1, width),
+    )
+    of_school = select(*columns).where(
+        table.c.school_id == school_id, table.c.academic_year == year
+    )
+    if len(pupil_ids) > _WHOLE_SCHOOL:
+        # Most of the school: one query for all its rows beats long IN lists.
+        queries = [of_school]
+    else:
+        queries = [
+            of_school.where(table.c.pupil_id.in_(pupil_ids[start : start + _CHUNK]))
+            for start in range(0, len(pupil_ids), _CHUNK)
+        ]
+    wanted = set(pupil_ids)
     found: dict[int, _Row] = {}
-    for start in range(0, len(pupil_ids), _CHUNK):
-        chunk = pupil_ids[start : start + _CHUNK]
-        rows = session.execute(
-            select(
-                table.c.id, table.c.pupil_id, table.c.marks, table.c.version, table.c.index_digest
-            ).where(
-                table.c.school_id == school_id,
-                table.c.academic_year == year,
-                table.c.pupil_id.in_(chunk),
-            )
-        )
-        for r in rows:
-            found[r.pupil_id] = _Row(r.id, r.pupil_id, r.marks, r.version, r.index_digest)
+    for query in queries:
+        for row_id, pupil_id, version, digest, length, text in session.execute(query):
+            if pupil_id in wanted:
+                found[pupil_id] = _Row(row_id, version, digest, length, text)
     return found
 
 
-def _merge(before: str, given: Incoming, length: int) -> tuple[str, list[tuple[int, str]]]:
-    """The new text and each changed position with its old character."""
-    if isinstance(given, str):
-        if len(given) != length:
-            raise ValueError(f"a year's marks are {length} sessions, not {len(given)}")
+def _merge(before: str, given: Incoming, lo: int) -> tuple[str, list[tuple[int, str]]]:
+    """The new window and each changed position (of the year) with its old character."""
+    if isinstance(given, str):  # a whole year (lo is 0 and the window is the year)
         if given == before:
             return before, []
-        if before.count(NO_MARK) == length:  # nothing recorded yet: take the text as it is
-            return given, [(i, NO_MARK) for i, c in enumerate(given) if c != NO_MARK]
         changed = [
             (i, old)
             for i, (old, new) in enumerate(zip(before, given, strict=True))
             if new != NO_MARK and new != old
         ]
-        positions: Iterable[tuple[int, str]] = ((i, given[i]) for i, _ in changed)
-    else:
-        changed = [(i, before[i]) for i, c in given.items() if before[i] != c]
-        positions = ((i, given[i]) for i, _ in changed)
+        chars = list(before)
+        for i, _ in changed:
+            chars[i] = given[i]
+        return "".join(chars), changed
+    changed = [(i, before[i - lo]) for i, c in given.items() if before[i - lo] != c]
     if not changed:
         return before, []
+    return _apply(before, given, lo), changed
+
+
+def _apply(before: str, given: Mapping[int, str], lo: int) -> str:
     chars = list(before)
-    for i, c in positions:
-        chars[i] = c
-    return "".join(chars), changed
+    for i, c in given.items():
+        chars[i - lo] = c
+    return "".join(chars)
 
 
 def _given_count(given: Incoming) -> int:

@@ -28,6 +28,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from casework.calendars.model import (
     OutsideCalendar,
@@ -113,7 +114,7 @@ class SessionIndex:
     def label(self) -> str:
         return year_label(self.start_year)
 
-    @property
+    @cached_property  # a frozen dataclass still has a __dict__ for it; imports ask per pupil
     def digest(self) -> str:
         """A short name for exactly this list of sessions (changes when the calendar does)."""
         text = ",".join(f"{d.isoformat()}{s}" for d, s in self.sessions)

@@ -361,7 +361,7 @@ def test_the_registers_come_from_ctf_imports_and_the_scan_matches_the_calibratio
 def test_every_flag_the_scan_raised_names_its_sessions(demo):
     with demo.factory() as session:
         flagged = session.execute(
-            select(PupilFlag.pupil_id, PupilFlag.flag, PupilFlag.last_seen_on)
+            select(PupilFlag.pupil_id, PupilFlag.flag, PupilFlag.raised_on)
         ).all()
         assert flagged
         by_pupil: dict[int, set[str]] = defaultdict(set)

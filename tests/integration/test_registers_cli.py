@@ -90,3 +90,31 @@ def test_an_administrator_issues_an_integration_token(db, tmp_path, monkeypatch)
         assert user is not None and user.school_ids == frozenset({db.world.oakfield})
         stored = session.scalars(select(ApiToken)).one()
         assert stored.token_sha256 != token and token not in stored.token_sha256
+
+
+def test_import_ctf_files_read_ahead_each_all_or_nothing(db, tmp_path, monkeypatch):
+    from casework.synthetic.files import ctf_version
+    from casework.upn import make_upn
+    from tests.integration.test_ctf_import import _file, _index, _present, _pupil, _year
+
+    _env(db, tmp_path, monkeypatch)
+    index = _index(db)
+    good = tmp_path / "good.xml"
+    data = _file(_pupil(make_upn(340, 2001, 24, 901), "Rin", year=_year(index, _present)))
+    # The command accepts the CTF versions of the real date (the current and the previous).
+    current = ctf_version(date.today()).encode()
+    assert data.count(b">24.0<") == 1
+    good.write_bytes(data.replace(b">24.0<", b">" + current + b"<"))
+    hostile = tmp_path / "hostile.xml"
+    hostile.write_bytes(b'<!DOCTYPE x [<!ENTITY e "e">]><CTfile/>')
+    result = CliRunner().invoke(
+        main,
+        ["registers", "import-ctf", str(good), str(hostile), "--as", "admin"],
+        catch_exceptions=False,
+    )
+    assert "good.xml: imported" in result.output, result.output
+    assert "hostile.xml: rejected" in result.output
+    assert result.exit_code == 1
+    with db.factory() as session:
+        batches = {b.file_name: b.status for b in session.scalars(select(ImportBatch))}
+    assert batches == {"good.xml": "imported", "hostile.xml": "rejected"}

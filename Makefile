@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test lint bench bench-county setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: setup
 bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_cases
 	$(BIN)/python -m tests.benchmarks.bench_sweep
+	$(BIN)/python -m tests.benchmarks.bench_registers --pupils 20000
+
+## The county-scale register benchmark at full size (250,000 pupils, both engines; long).
+bench-county: setup
+	$(BIN)/python -m tests.benchmarks.bench_registers --pupils 250000 --engine both
 
 lint: setup
 	$(BIN)/ruff check .

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import JSON, Engine, Table, create_engine, event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,3 +49,28 @@ def _sqlite_engine(url: str, database: str | None, **kwargs) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of one shape in the session's transaction: COPY on PostgreSQL (a
+    county's import is hundreds of thousands of rows, and psycopg's statement handling costs
+    more per row than COPY does), executemany elsewhere (SQLite's is already in C)."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    from psycopg.types.json import Jsonb
+
+    columns = list(rows[0])
+    wrap = [isinstance(table.c[name].type, JSON) for name in columns]
+    driver = connection.connection.driver_connection
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [Jsonb(row[c]) if j else row[c] for c, j in zip(columns, wrap, strict=True)]
+            )

@@ -31,10 +31,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from casework.calendars.model import academic_year_of, long_date
+from casework.db import bulk_insert
 from casework.errors import Forbidden, InvalidInput, NotFound
 from casework.models import (
     Contact,
@@ -64,9 +65,6 @@ from workflows.context import Context
 Progress = Callable[[int, int], None]
 IMPORTERS = (Role.SCHOOL_STAFF, Role.LA_MANAGER, Role.ADMIN, Role.INTEGRATION)
 MAX_PROBLEMS_KEPT = 1000
-# Rows per INSERT … RETURNING: SQLAlchemy splices each insertmanyvalues page's rows onto the
-# ones before, so a call should be about one page (SQLite's are small; PostgreSQL's 1,000).
-RETURNING_CHUNK = {"sqlite": 50, "postgresql": 1000}
 # Kept as they are when a CTF updates a pupil: a CTF does not carry them (or they are the LA's).
 NOT_IN_A_CTF = frozenset(
     {"la_id", "family_id", "social_worker", "young_carer"}
@@ -582,9 +580,9 @@ class _CtfImport:
         by_year: dict[tuple[int, int], dict[int, str]] = defaultdict(dict)
         index_of: dict[tuple[int, int], SessionIndex] = {}
         for pupil in good:
-            for school_id, index, text, _ in laid.get(pupil.upn, []):
+            for school_id, index, year_marks, _ in laid.get(pupil.upn, []):
                 key = (school_id, index.start_year)
-                by_year[key][ids[pupil.upn]] = text
+                by_year[key][ids[pupil.upn]] = year_marks
                 index_of[key] = index
         total = sum(len(v) for v in by_year.values())
         done = 0
@@ -768,16 +766,12 @@ class _CtfImport:
             ids[pupil.upn] = holder.id
         ctx.session.flush()
         if new_rows:
-            created = _inserted(
-                ctx.session,
-                insert(Pupil.__table__).returning(
-                    Pupil.__table__.c.id, Pupil.__table__.c.upn, sort_by_parameter_order=True
-                ),
-                new_rows,
-            )
-            for pupil_id, upn in created:
-                ids[upn] = pupil_id
-            self.counts["pupils_created"] += len(created)
+            fresh = _new_ids(ctx.session, "pupil", len(new_rows))
+            for row, pupil_id in zip(new_rows, fresh, strict=True):
+                row["id"] = pupil_id
+                ids[row["upn"]] = pupil_id
+            bulk_insert(ctx.session, Pupil.__table__, new_rows)
+            self.counts["pupils_created"] += len(new_rows)
             self._contacts(new_pupils, ids)
         return ids
 
@@ -808,18 +802,13 @@ class _CtfImport:
                 links.append((pupil.upn, contact.order or order, contact))
         if not values:
             return
-        created = [
-            row[0]
-            for row in _inserted(
-                session,
-                insert(Contact.__table__).returning(
-                    Contact.__table__.c.id, sort_by_parameter_order=True
-                ),
-                values,
-            )
-        ]
-        session.execute(
-            insert(PupilContact),
+        created = _new_ids(session, "contact", len(values))
+        for row, contact_id in zip(values, created, strict=True):
+            row["id"] = contact_id
+        bulk_insert(session, Contact.__table__, values)
+        bulk_insert(
+            session,
+            PupilContact.__table__,
             [
                 {
                     "pupil_id": ids[upn],
@@ -872,18 +861,28 @@ class _CtfImport:
             if (p, s) not in have
         ]
         if rows:
-            session.execute(insert(Enrolment.__table__), rows)
+            bulk_insert(session, Enrolment.__table__, rows)
             self.counts["enrolments_created"] += len(rows)
 
 
-def _inserted(session: Session, statement, rows: list[dict[str, Any]]) -> list:
-    """INSERT ... RETURNING in chunks: SQLAlchemy splices each batch's returned rows onto the
-    ones before, so one call over thousands of rows spends its time re-reading them."""
-    found: list = []
-    size = RETURNING_CHUNK.get(session.get_bind().dialect.name, 50)
-    for start in range(0, len(rows), size):
-        found.extend(session.execute(statement, rows[start : start + size]).all())
-    return found
+def _new_ids(session: Session, table: str, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table``, taken before a bulk INSERT so its rows can be
+    linked without INSERT … RETURNING (which SQLite cannot batch when the order matters).
+    PostgreSQL draws them from the table's sequence; on SQLite the import holds the database's
+    write lock, so the keys after the largest are ours (a concurrent writer would fail on the
+    primary key and roll this import back whole)."""
+    if n == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.execute(
+                text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                     "FROM generate_series(1, :n)"),
+                {"n": n},
+            ).scalars()
+        )  # fmt: skip
+    largest = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
+    return list(range(largest + 1, largest + 1 + n))
 
 
 def _pupil_of(line: int | None, starts: list[int]) -> int | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from casework.analytics.county import (
@@ -44,6 +44,7 @@ from casework.analytics.timeline import SessionMark, timeline_of
 from casework.calendars import school_calendar
 from casework.calendars.model import academic_year_of, long_date
 from casework.clock import Clock
+from casework.db import bulk_insert
 from casework.models import (
     Case,
     CaseProposal,
@@ -307,8 +308,9 @@ def _act_on_changes(
         for start in range(0, len(ids), 900):
             session.execute(delete(PupilFlag).where(PupilFlag.id.in_(ids[start : start + 900])))
     if raised:
-        session.execute(
-            insert(table),
+        bulk_insert(
+            session,
+            table,
             [
                 {
                     "pupil_id": f.pupil_id,
@@ -468,7 +470,7 @@ def _propose(
             }
         )
     if rows:
-        session.execute(insert(CaseProposal.__table__), rows)
+        bulk_insert(session, CaseProposal.__table__, rows)
         report.proposals = len(rows)
 
 

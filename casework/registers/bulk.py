@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casework.calendars.model import year_label
+from casework.db import bulk_insert
 from casework.errors import Conflict
 from casework.models import MarkAmendment, RegisterYear
 from casework.registers.marks import NO_MARK, SessionIndex, decode
@@ -131,7 +132,7 @@ def write_school_year(
         counts.unchanged += given_count - len(changed)
         updates.append((row.id, row.version, window))
     if inserts:
-        session.execute(insert(RegisterYear.__table__), inserts)
+        bulk_insert(session, RegisterYear.__table__, inserts)
         counts.registers_created = len(inserts)
     if updates:
         if _update_rows(session, updates, now, lo, hi) != len(updates):
@@ -141,7 +142,7 @@ def write_school_year(
             )
         counts.registers_updated = len(updates)
     if amendments:
-        session.execute(insert(MarkAmendment.__table__), amendments)
+        bulk_insert(session, MarkAmendment.__table__, amendments)
     # Core statements bypass the identity map: make any loaded register rows re-read.
     session.expire_all()
     return counts

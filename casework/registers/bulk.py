@@ -135,7 +135,7 @@ def write_school_year(
         bulk_insert(session, RegisterYear.__table__, inserts)
         counts.registers_created = len(inserts)
     if updates:
-        if _update_rows(session, updates, now, lo, hi) != len(updates):
+        if _update_rows(session, school_id, updates, now, lo, hi) != len(updates):
             raise Conflict(
                 f"registers at {index.school} changed while these marks were being recorded; "
                 "nothing was saved: try again"
@@ -160,7 +160,12 @@ def _window(given: Iterable[Incoming], length: int) -> tuple[int, int]:
 
 
 def _update_rows(
-    session: Session, updates: list[tuple[int, int, str]], now: datetime, lo: int, hi: int
+    session: Session,
+    school_id: int,
+    updates: list[tuple[int, int, str]],
+    now: datetime,
+    lo: int,
+    hi: int,
 ) -> int:
     """Splice each row's new window (positions ``lo`` to ``hi``) into its marks with ``UPDATE …
     FROM`` a derived table of (id, version seen, window), a few hundred rows a statement, each
@@ -198,7 +203,9 @@ def _update_rows(
         sql = (
             f"UPDATE register_year SET marks = {spliced}, version = register_year.version + 1, "
             f"updated_at = {mark} FROM {source} "
-            "WHERE register_year.id = v.id AND register_year.version = v.seen"
+            "WHERE register_year.id = v.id AND register_year.version = v.seen "
+            # Keeps PostgreSQL's plan on the school's rows (by index), not the whole county's.
+            f"AND register_year.school_id = {int(school_id)}"
         )
         done += connection.exec_driver_sql(sql, tuple(params)).rowcount
     return done

@@ -25,6 +25,7 @@ index so a stored string can be checked against the calendar it was laid on.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -135,11 +136,46 @@ class SessionIndex:
         raise InvalidInput.one("date", day, rule)
 
 
+_INDEXES: OrderedDict[tuple, SessionIndex] = OrderedDict()
+_INDEX_CACHE_SIZE = 2048  # a county's schools over two years, with room
+
+
 def session_index(calendar: TermCalendar, start_year: int) -> SessionIndex:
     """The school's open sessions in the academic year starting in ``start_year``.
 
+    Built once per calendar content and year in a process (an index reads every day of the
+    year; the daily scan needs one per school): the key is everything the calendar is made of
+    except its pattern, which comes from the LA's configuration files and does not change while
+    the process runs. Indexes are immutable, so sharing them is safe.
+
     Raises :class:`InvalidInput` on field ``date`` when the calendar has no term dates for it.
     """
+    if not isinstance(calendar, TermCalendar):
+        return _build_index(calendar, start_year)
+    key = (
+        calendar.school,
+        calendar.la_years,
+        calendar.own_terms,
+        calendar.inset_days,
+        calendar.closures,
+        id(calendar.pattern),
+        start_year,
+    )
+    try:
+        found = _INDEXES.get(key)
+    except TypeError:  # a calendar part that cannot be hashed: build, do not cache
+        return _build_index(calendar, start_year)
+    if found is not None:
+        _INDEXES.move_to_end(key)
+        return found
+    index = _build_index(calendar, start_year)
+    _INDEXES[key] = index
+    if len(_INDEXES) > _INDEX_CACHE_SIZE:
+        _INDEXES.popitem(last=False)
+    return index
+
+
+def _build_index(calendar: TermCalendar, start_year: int) -> SessionIndex:
     try:
         calendar.year(start_year)
         days = list(year_span(start_year).days())

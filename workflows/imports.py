@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from casework.calendars.model import academic_year_of, long_date
 from casework.db import bulk_insert
@@ -290,9 +290,7 @@ class _Run:
     def rejected(self, problems: list[Problem]) -> ImportResult:
         # The data (if any) is not written: the caller's transaction rolls back; the log row is
         # written in a transaction of its own so the school can read the report later.
-        result = self._result("rejected", {}, problems)
-        result.batch_id = None
-        return result
+        return self._result("rejected", {}, problems)
 
     def finish(self, outcome: tuple[str, dict[str, int], list[Problem]]) -> ImportResult:
         status, counts, problems = outcome
@@ -621,7 +619,10 @@ class _CtfImport:
         wanted = sorted(upns)
         for start in range(0, len(wanted), 900):
             for pupil in self.run.ctx.session.scalars(
-                select(Pupil).where(Pupil.upn.in_(wanted[start : start + 900]))
+                select(Pupil)
+                .where(Pupil.upn.in_(wanted[start : start + 900]))
+                # Their enrolments are checked for every pupil: one query, not one each.
+                .options(selectinload(Pupil.enrolments))
             ):
                 found[pupil.upn] = pupil
         return found

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -55,6 +54,7 @@ from casework.models import (
 from casework.registers.marks import MarkString, SessionIndex, entries, session_index
 from casework.vocabulary import EventKind, Stage
 from config.profiles import AnalyticsRules, Profile, load_profile
+from workflows.attendance import pupil_attendance
 from workflows.clocks import on_happenings, with_clocks
 from workflows.context import Context
 from workflows.events import Actor, append_event
@@ -158,8 +158,15 @@ def _current_flags(
             for i in np.flatnonzero(result.flags[key]).tolist():
                 # Details are built later, only for flags raised today (a steady day has none).
                 found[(int(ids[i]), school_id, key)] = (result, i)
+    # Pupils with two registers this year: their rows gathered in one pass, not one per pupil.
+    rows_of: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    for y, by_school in ((year - 1, last_year), (year, this_year)):
+        for school_id, rows in by_school.items():
+            for pupil_id, text in rows:
+                if pupil_id in movers:
+                    rows_of[pupil_id].append((y, school_id, text))
     for pupil_id in movers:
-        marks = _marks_of(pupil_id, schools_of[pupil_id], this_year, last_year, index_of, year)
+        marks = _marks_of(rows_of[pupil_id], index_of)
         latest_school = marks[-1].school_id if marks else schools_of[pupil_id][0]
         for flag in pupil_flags(
             timeline_of(pupil_id, marks), start=index_of(latest_school, year).sessions[0][0],
@@ -234,28 +241,17 @@ def _prior(
     return sources
 
 
-def _marks_of(
-    pupil_id: int,
-    school_ids: Iterable[int],
-    this_year: dict[int, list[tuple[int, str]]],
-    last_year: dict[int, list[tuple[int, str]]],
-    index_of,
-    year: int,
-) -> list[SessionMark]:
+def _marks_of(rows: list[tuple[int, int, str]], index_of) -> list[SessionMark]:
+    """One pupil's marks from their (year, school, register string) rows, in session order."""
     marks: list[SessionMark] = []
-    for y, rows_by_school in ((year - 1, last_year), (year, this_year)):
-        for school_id, rows in rows_by_school.items():
-            for p, text in rows:
-                if p != pupil_id:
-                    continue
-                index = index_of(school_id, y)
-                if len(text) != len(index):
-                    continue
-                marks.extend(
-                    SessionMark(day, name, code, school_id, "")
-                    for day, name, code in entries(index, MarkString(text))
-                )
-    del school_ids
+    for y, school_id, text in rows:
+        index = index_of(school_id, y)
+        if len(text) != len(index):
+            continue  # laid on an older calendar: the relay re-lays it first
+        marks.extend(
+            SessionMark(day, name, code, school_id, "")
+            for day, name, code in entries(index, MarkString(text))
+        )
     return sorted(marks, key=lambda m: (m.day, m.session, m.school_id))
 
 
@@ -367,7 +363,7 @@ def _record_on_cases(
             continue
         flags = explained.get(f.pupil_id)
         if flags is None:
-            flags = explained[f.pupil_id] = _explain(ctx, f.pupil_id, as_at, rules)
+            flags = explained[f.pupil_id] = _explain(ctx, f.pupil_id, as_at)
         flag = flags.get(f.flag)
         data = {
             "flag": f.flag,
@@ -414,14 +410,9 @@ def _record_on_cases(
         report.case_events += 1
 
 
-def _explain(ctx: Context, pupil_id: int, as_at: date, rules: AnalyticsRules) -> dict[str, Flag]:
+def _explain(ctx: Context, pupil_id: int, as_at: date) -> dict[str, Flag]:
     """The pupil's flags with the sessions behind them (only for pupils with open cases)."""
-    from casework.analytics.timeline import load_timeline
-
-    year = academic_year_of(as_at)
-    timeline = load_timeline(ctx.session, pupil_id, date(year - 1, 8, 1), as_at)
-    start = next((m.day for m in timeline.sessions if academic_year_of(m.day) == year), as_at)
-    return {f.key: f for f in pupil_flags(timeline, start=start, as_at=as_at, rules=rules)}
+    return {f.key: f for f in pupil_attendance(ctx, pupil_id, as_at=as_at).flags}
 
 
 def _propose(

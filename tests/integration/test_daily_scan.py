@@ -254,3 +254,26 @@ def test_absence_statistics_use_the_dfe_columns_and_scope(db, context, client_as
     assert own["enrolments"] == 1 and own["sess_unauthorised"] == 12
     bad = manager.get("/api/statistics/absence?by=region")
     assert bad.status_code == 422 and "by" in bad.text
+
+
+def test_a_pupil_registered_at_two_schools_is_scanned_on_both_registers(db, clock):
+    # Six O sessions at Oakfield (4-6 Nov) and four at Riverside (11-12 Nov): only together do
+    # they reach 10 counted sessions within 10 school weeks.
+    with db.factory() as session:
+        oak = [(d, s, "O") for d in (date(2024, 11, 4), date(2024, 11, 5), date(2024, 11, 6))
+               for s in ("AM", "PM")]  # fmt: skip
+        river = [
+            (d, s, "O") for d in (date(2024, 11, 11), date(2024, 11, 12)) for s in ("AM", "PM")
+        ]
+        _record(session, db.world.pupil_oak, db.world.oakfield, oak)
+        _record(session, db.world.pupil_oak, db.world.riverside, river)
+        session.commit()
+    report = _scan(db, clock)
+    assert report.pupils == 1
+    with db.factory() as session:
+        flags = session.execute(
+            select(PupilFlag.school_id, PupilFlag.flag).where(
+                PupilFlag.pupil_id == db.world.pupil_oak
+            )
+        ).all()
+    assert (db.world.riverside, "penalty_threshold") in flags  # counted at the latest school

@@ -15,6 +15,8 @@ from api.controllers.cases import AttachmentController, CaseController
 from api.controllers.deadlines import DeadlineController, calendar_feed, service_health
 from api.controllers.decisions import ApprovalController, ReferralController
 from api.controllers.imports import ImportController, IntegrationController
+from api.controllers.leave import LeaveController
+from api.controllers.penalties import PenaltyNoticeController, PenaltyRequestController
 from api.controllers.people import FamilyController, PupilController, SchoolController
 from api.controllers.proposals import ProposalController
 from api.controllers.registers import CertificateController, RegisterReportController
@@ -51,6 +53,9 @@ def api_router() -> Router:
             ProposalController,
             StatisticsController,
             CertificateController,
+            LeaveController,
+            PenaltyRequestController,
+            PenaltyNoticeController,
         ],
     )
 

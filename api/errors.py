@@ -17,7 +17,14 @@ from litestar.exceptions import (
 from litestar.response import Redirect
 from sqlalchemy.orm.exc import StaleDataError
 
-from casework.errors import Conflict, Forbidden, InvalidInput, NotFound, TransitionRefused
+from casework.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NoticeRefused,
+    TransitionRefused,
+)
 
 log = logging.getLogger("casework.api")
 
@@ -90,6 +97,19 @@ def _refused(_: Request, exc: TransitionRefused) -> Response:
     )
 
 
+def _notice_refused(_: Request, exc: NoticeRefused) -> Response:
+    refusals = [
+        {
+            "parent": who,
+            "unmet": [
+                {"check": u.guard, "reason": u.reason, "overridable": u.overridable} for u in unmet
+            ],
+        }
+        for who, unmet in exc.refusals.items()
+    ]
+    return problem(409, "Penalty notice refused", str(exc), refusals=refusals)
+
+
 def _not_found(_: Request, exc: NotFound | NotFoundException) -> Response:
     what = f"{exc.what} {exc.ident}" if isinstance(exc, NotFound) else "the resource"
     return problem(404, "Not found", f"{what} was not found")
@@ -131,6 +151,7 @@ EXCEPTION_HANDLERS = {
     InvalidInput: _invalid,
     ValidationException: _validation,
     TransitionRefused: _refused,
+    NoticeRefused: _notice_refused,
     NotFound: _not_found,
     NotFoundException: _not_found,
     Forbidden: _forbidden,

@@ -65,3 +65,15 @@ class TransitionRefused(CaseworkError):
         self.stage = stage
         self.unmet = unmet
         super().__init__(f"{trigger} refused at {stage}: " + "; ".join(u.reason for u in unmet))
+
+
+class NoticeRefused(CaseworkError):
+    """A penalty notice cannot be drafted or issued: the checks each parent's notice fails."""
+
+    def __init__(self, refusals: dict[str, list[UnmetGuard]]):
+        self.refusals = refusals
+        super().__init__(
+            "; ".join(
+                f"{who}: " + "; ".join(u.reason for u in unmet) for who, unmet in refusals.items()
+            )
+        )

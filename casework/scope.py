@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
-from casework.models import Case, Enrolment, Pupil, Referral, School, User
+from casework.models import (
+    Case,
+    Enrolment,
+    PenaltyNotice,
+    PenaltyNoticeRequest,
+    Pupil,
+    Referral,
+    School,
+    User,
+)
 from casework.vocabulary import ReferralStatus, Role, Team
 
 
@@ -39,10 +48,22 @@ class Scope:
             )
             .correlate_except(Referral)
         )
+        # Penalty notices are the LA's: a case with a request or a notice is statutory business
+        # whatever its stage (a term-time holiday case may never leave Monitor).
+        penalty_request = (
+            exists()
+            .where(PenaltyNoticeRequest.case_id == Case.id)
+            .correlate_except(PenaltyNoticeRequest)
+        )
+        penalty_notice = (
+            exists().where(PenaltyNotice.case_id == Case.id).correlate_except(PenaltyNotice)
+        )
         return or_(
             Case.stage.in_(self.statutory_stages),
             Case.team == Team.STATUTORY.value,
             pending_referral,
+            penalty_request,
+            penalty_notice,
         )
 
     def cases(self) -> ColumnElement[bool]:

@@ -175,4 +175,14 @@ class EventKind(StrEnum):
     # The daily scan: an attendance flag raised or cleared on a pupil with an open case.
     FLAG_RAISED = "flag_raised"
     FLAG_CLEARED = "flag_cleared"
+    # Penalty notices (workflows/penalties): the request, then each notice's lifecycle.
+    PENALTY_NOTICE_REQUESTED = "penalty_notice_requested"
+    PENALTY_NOTICE_REQUEST_DECIDED = "penalty_notice_request_decided"
+    PENALTY_NOTICE_DRAFTED = "penalty_notice_drafted"
+    PENALTY_NOTICE_CANCELLED = "penalty_notice_cancelled"
+    PENALTY_NOTICE_ISSUED = "penalty_notice_issued"
+    PENALTY_NOTICE_PAID = "penalty_notice_paid"
+    PENALTY_NOTICE_WITHDRAWN = "penalty_notice_withdrawn"
+    PENALTY_NOTICE_PROSECUTION = "penalty_notice_prosecution"
+    PENALTY_NOTICE_ENQUIRY = "penalty_notice_enquiry"
     NOTE = "note"

@@ -68,6 +68,35 @@ class NoticeToImproveRules(msgspec.Struct, frozen=True, forbid_unknown_fields=Tr
     period: DurationSpec
 
 
+class PaymentDetails(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where and how a parent pays (all payments go to the LA, RULES.md §2.3)."""
+
+    address: list[str]
+    methods: list[str]
+
+
+class PenaltyNoticeRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The ``[penalty_notices]`` table: the National Framework's amounts and windows (RULES.md
+    §2.2-2.3). Amounts are in pence; windows are days beginning with the day of receipt."""
+
+    first_discounted_pence: Annotated[int, msgspec.Meta(ge=0)]
+    first_full_pence: Annotated[int, msgspec.Meta(ge=0)]
+    repeat_full_pence: Annotated[int, msgspec.Meta(ge=0)]
+    discount_days: Annotated[int, msgspec.Meta(ge=1)]
+    payment_days: Annotated[int, msgspec.Meta(ge=1)]
+    deemed_receipt: DurationSpec
+    limit_years: Annotated[int, msgspec.Meta(ge=1)]
+    most_in_limit: Annotated[int, msgspec.Meta(ge=1)]
+    payment: PaymentDetails
+    # The LA profile's trigger for a lateness notice: [analytics] late_u_marks U marks within
+    # late_u_school_weeks school weeks. False: lateness is counted only toward the threshold.
+    lateness_notices: bool = True
+
+    def __post_init__(self) -> None:
+        if self.discount_days >= self.payment_days:
+            raise ValueError("discount_days must be shorter than payment_days")
+
+
 # Stages a flag may propose a new case at, for a pupil without an open case. Support first
 # (RULES.md §1.1): the analytics only ever suggest the early stages; moving further is a person's
 # decision through the case's own guards.
@@ -145,6 +174,7 @@ class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     formalise: FormaliseRules
     notice_to_improve: NoticeToImproveRules
     analytics: AnalyticsRules
+    penalty_notices: PenaltyNoticeRules
     clocks: dict[str, ClockRule] = {}
     # Owners are reminded this many school days before a deadline falls due.
     reminder_school_days: int = 2
@@ -292,6 +322,10 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
 
 
+# What happens to a penalty notice, as clock happenings ``penalty_notice:<step>``.
+PENALTY_NOTICE_HAPPENINGS = ("issued", "paid", "withdrawn", "prosecution_decided")
+
+
 def _flag_names(profile: Profile) -> set[str]:
     from casework.analytics.flags import flag_keys
 
@@ -308,4 +342,6 @@ def _is_happening(text: str, stages: set[str], kinds: set[str], flags: set[str])
         return subject in stages
     if name in ("intervention", "outcome"):
         return subject in kinds
+    if name == "penalty_notice":  # workflows/penalties/notices.py
+        return subject in PENALTY_NOTICE_HAPPENINGS
     return False

@@ -27,6 +27,7 @@ from casework.models import (
     CaseEvent,
     Enrolment,
     Intervention,
+    PenaltyNotice,
     Pupil,
     Responsibility,
     School,
@@ -235,6 +236,18 @@ def facts_for(ctx: Context, case: Case, given: TriggerInput | None = None) -> Ca
         calendar=ctx.calendar_for(case.school_id),
         given=given or TriggerInput(),
         register_window=register_window(ctx, case.pupil_id),
+        notices_outstanding=tuple(_outstanding_notices(ctx, case.id)),
+    )
+
+
+def _outstanding_notices(ctx: Context, case_id: int) -> list[str]:
+    return list(
+        ctx.session.scalars(
+            select(PenaltyNotice.reference).where(
+                PenaltyNotice.case_id == case_id,
+                PenaltyNotice.status.in_(("drafted", "issued")),
+            )
+        )
     )
 
 

@@ -59,8 +59,14 @@ def on_happenings(
     *,
     due: date | None = None,
     intervention_id: int | None = None,
+    subject: str | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """Cancel the clocks these happenings stop, then arm the ones they start.
+
+    ``subject`` names the record a clock belongs to when a case has several of a kind at once
+    (``penalty_notice:17``: one 28-day clock per parent's notice). Happenings with a subject
+    stop only that subject's clocks and the case's own (subjectless) ones, and arm beside
+    other subjects' clocks rather than replacing them.
 
     ``due`` is the date for clocks whose rule has no period (the record carries its own date,
     as a Notice to Improve carries its expiry). Returns what changed, for the data of the case
@@ -79,6 +85,8 @@ def on_happenings(
             if case.id is not None
             else []
         )
+    if subject is not None:
+        open_rows = [d for d in open_rows if (d.details or {}).get("subject") in (None, subject)]
     for deadline in open_rows:
         rule = rules.get(deadline.kind)
         stoppers = set(rule.cancelled_by) if rule else set()
@@ -94,7 +102,7 @@ def on_happenings(
             continue
         for deadline in running:
             _cancel(ctx, deadline, "replaced by a new start", changes)
-        _arm(ctx, case, kind, rule, starter, on, due, intervention_id, changes)
+        _arm(ctx, case, kind, rule, starter, on, due, intervention_id, changes, subject)
     return changes
 
 
@@ -108,6 +116,7 @@ def _arm(
     due: date | None,
     intervention_id: int | None,
     changes: dict[str, list[dict[str, str]]],
+    subject: str | None = None,
 ) -> None:
     calendar = ctx.calendar_for(case.school_id)
     try:
@@ -148,7 +157,11 @@ def _arm(
         status=PENDING,
         attempts=0,
         armed_at=ctx.now(),
-        details={"started_by": starter, "intervention_id": intervention_id},
+        details={
+            "started_by": starter,
+            "intervention_id": intervention_id,
+            **({"subject": subject} if subject else {}),
+        },
     )
     ctx.session.add(deadline)
     changes.setdefault("armed", []).append(

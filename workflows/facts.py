@@ -59,6 +59,8 @@ class CaseFacts:
     # The pupil's registers: the threshold window with the most counted sessions, or None when
     # the service holds no marks for the pupil in the last year (then the officer lists them).
     register_window: tuple[ListedSession, ...] | None = None
+    # References of the case's penalty notices still drafted or awaiting payment or a decision.
+    notices_outstanding: tuple[str, ...] = ()
 
     def of_kind(self, *kinds: str) -> list[InterventionFact]:
         return [i for i in self.interventions if i.kind in kinds]

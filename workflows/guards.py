@@ -231,6 +231,15 @@ def eso_considered(facts: CaseFacts, move: Move) -> str | None:
     )
 
 
+def no_notice_outstanding(facts: CaseFacts, move: Move) -> str | None:
+    if not facts.notices_outstanding:
+        return None
+    return (
+        "penalty notices on this case still need action (paid, withdrawn or a decision to "
+        "prosecute): " + ", ".join(facts.notices_outstanding)
+    )
+
+
 def prosecution_not_started(facts: CaseFacts, move: Move) -> str | None:
     return "prosecution has already started on this case" if facts.prosecution_started else None
 
@@ -277,5 +286,11 @@ GUARDS: dict[str, Guard] = {
         ),
         Guard("eso_considered", eso_considered, False, "an ESO was considered (s447)"),
         Guard("prosecution_not_started", prosecution_not_started, False, "not already started"),
+        Guard(
+            "no_notice_outstanding",
+            no_notice_outstanding,
+            False,
+            "no penalty notice awaiting payment or a decision",
+        ),
     )
 }

@@ -27,7 +27,12 @@ from workflows.context import Context
 from workflows.policy import may_fire
 
 # Kinds that only the statutory machine creates (with its guards), never by hand.
-MACHINE_ONLY = {InterventionKind.NOTICE_TO_IMPROVE.value}
+MACHINE_ONLY = {
+    InterventionKind.NOTICE_TO_IMPROVE.value: "a Notice to Improve is issued through the case "
+    "action issue_notice_to_improve",
+    InterventionKind.PENALTY_NOTICE.value: "a penalty notice is drafted and issued through "
+    "/api/penalty-notices, one per parent, with its checks",
+}
 # How far back a record may be dated: casework is often written up after the fact.
 OLDEST_BACKDATE = timedelta(days=3 * 366)
 
@@ -49,13 +54,7 @@ def _problems(ctx: Context, command: RecordIntervention) -> list[FieldProblem]:
     if command.kind not in kinds:
         problems.append(FieldProblem("kind", command.kind, "one of: " + ", ".join(sorted(kinds))))
     elif command.kind in MACHINE_ONLY:
-        problems.append(
-            FieldProblem(
-                "kind",
-                command.kind,
-                "a Notice to Improve is issued through the case action issue_notice_to_improve",
-            )
-        )
+        problems.append(FieldProblem("kind", command.kind, MACHINE_ONLY[command.kind]))
     if command.family_engaged not in {e.value for e in Engagement}:
         problems.append(
             FieldProblem(

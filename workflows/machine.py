@@ -66,7 +66,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "close",
         "source": [s.value for s in OPEN_STAGES],
         "dest": Stage.CLOSED.value,
-        "conditions": ["outcome_given", "reason_given"],
+        "conditions": ["outcome_given", "reason_given", "no_notice_outstanding"],
     },
     {
         "trigger": "reopen",

@@ -10,19 +10,21 @@ from __future__ import annotations
 import bisect
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.demo.names import MEN, SURNAMES, WOMEN
 from api.demo.population import Kid, Population
 from api.demo.stories import Scenario, scenarios
 from api.demo.story import Story
 from api.demo.timeline import Timeline, at
 from casework.clock import FixedClock
-from casework.models import User
+from casework.models import Enrolment, User
 from workflows.context import Context
 
-# A term-time holiday case opens five to eight term days after the Monday its story starts on.
+# A term-time holiday case opens five to seven term days after the Monday its story starts on.
 HOLIDAY_CASE_OPENS = 6
 
 
@@ -36,6 +38,7 @@ class Caseload:
         self.rng = rng
         self.population = population
         self.days = timeline.days
+        self.today = timeline.today
         self.last = len(self.days) - 1
         self.clock = FixedClock(at(self.days[0], 8 * 60))
         self.contexts = {
@@ -43,7 +46,16 @@ class Caseload:
         }
         self.users = population.users
         self.manager = population.users["manager"]
-        self.scenarios = scenarios(self.last)
+        # Pupils who changed school within the LA: their history here is not a newcomer's.
+        self.movers = set(
+            session.scalars(
+                select(Enrolment.pupil_id)
+                .where(Enrolment.registration == "main")
+                .group_by(Enrolment.pupil_id)
+                .having(func.count() > 1)
+            )
+        )
+        self.scenarios = scenarios(self.days, self.today)
         # Mondays that begin a full Monday-to-Friday school week: a family's week away.
         self.holiday_weeks = [
             i
@@ -55,6 +67,20 @@ class Caseload:
 
     def ctx(self, user: User) -> Context:
         return self.contexts[user.id]
+
+    def joined(self, kid: Kid) -> int:
+        """The first term day (index) of the pupil's current enrolment."""
+        return bisect.bisect_left(self.days, kid.since)
+
+    def on_or_after(self, day: date) -> int:
+        """The index of the first term day on or after ``day``."""
+        return bisect.bisect_left(self.days, day)
+
+    def headteacher(self, school: int) -> str:
+        """The (invented) headteacher of the school with index ``school``: the same name
+        whenever asked, without drawing on the demo's random stream."""
+        rng = random.Random(f"headteacher:{self.population.plans[school].urn}")
+        return f"{rng.choice(WOMEN + MEN)} {rng.choice(SURNAMES)}"
 
     def statutory_officer(self) -> User:
         return self.users["statutory" if self.rng.random() < 0.6 else "statutory2"]
@@ -69,9 +95,12 @@ class Caseload:
         """The term days (indexes) ``kid``'s story may start on: within the scenario's window and
         not before the pupil joined the school, since a case opens only for a pupil on its roll."""
         lo, hi = scenario.window
-        lo = max(lo, bisect.bisect_left(self.days, kid.since))
+        lo = max(lo, self.joined(kid))
+        if scenario.fits is not None and not scenario.fits(kid, self):
+            return []
         if scenario.holiday:
-            return [i for i in self.holiday_weeks if lo <= i <= hi]
+            # On roll for a few days before the week away, to ask for the leave.
+            return [i for i in self.holiday_weeks if max(lo, self.joined(kid) + 5) <= i <= hi]
         return range(lo, hi + 1)
 
     def pupils_for(self, plan: list[Scenario]) -> list[Kid]:

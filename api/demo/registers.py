@@ -2,6 +2,11 @@
 for the year to date, the import service reads them as an LA administrator would, and the
 daily scan then raises the flags, case events and proposals a real LA would see.
 
+The marks the case histories already recorded through the services (a week of leave refused
+and taken, laid as G by ``workflows.penalties.leave``) are the school's own entries: each CTF
+carries them over the generated ones, so the import finds them unchanged and the register, the
+penalty-notice requests and the notices agree.
+
 Pupils with a case get the highest absence rates the generator draws (their cases are about
 something); every other pupil keeps the generator's calibrated share, so the LA's persistent
 and severe absence come out at the national 2023/24 figures (DATA-FORMATS.md §5.1).
@@ -21,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from casework.calendars import school_calendar
 from casework.calendars.model import academic_year_of
 from casework.clock import FixedClock
-from casework.models import Case, Enrolment, LocalAuthority, Pupil, School, User
+from casework.models import Case, Enrolment, LocalAuthority, Pupil, RegisterYear, School, User
 from casework.registers.ctf import attendance_marks_text, write_ctf
 from casework.registers.marks import NO_MARK, MarkString, session_index
 from casework.registers.records import CtfFile, CtfHeader, CtfPupil, CtfYearData
@@ -75,6 +80,15 @@ def seed_registers(
             .order_by(Pupil.id)
         ).all()
         with_case = set(session.scalars(select(Case.pupil_id).where(Case.la_id == la_id)))
+        recorded = {
+            (school_id, pupil_id): marks
+            for school_id, pupil_id, marks in session.execute(
+                select(RegisterYear.school_id, RegisterYear.pupil_id, RegisterYear.marks).where(
+                    RegisterYear.academic_year == year,
+                    RegisterYear.school_id.in_([s.id for s in schools]),
+                )
+            )
+        }
         for pupil, _, _ in on_roll:
             session.expunge(pupil)
         indexes = {s.id: session_index(school_calendar(session, s.id), year) for s in schools}
@@ -92,6 +106,10 @@ def seed_registers(
         marks = generate_marks(
             index, [pupils[i] for i in rows], seed=seed + school.id, as_at=as_at, rates=rates[rows]
         )
+        for n, i in enumerate(rows):
+            kept = recorded.get((school.id, pupils[i].id))
+            if kept is not None:
+                marks[n] = _keep(marks[n], kept)
         ctf = _school_file(school, [on_roll[i] for i in rows], marks, index, year, as_at)
         sessions += sum(len(m) - m.count(NO_MARK) for m in marks)
         data, version = write_ctf(ctf), ctf.header.version
@@ -108,6 +126,13 @@ def seed_registers(
         report = scan_la(session, la_id, as_at=as_at, clock=clock)
         session.commit()
     return RegisterSeed(files, len(pupils), sessions, report)
+
+
+def _keep(generated: str, kept: str) -> str:
+    """The generated register with the marks already recorded kept over it."""
+    if len(kept) != len(generated):
+        raise RuntimeError("a demo register was laid on another calendar")
+    return "".join(g if k == NO_MARK else k for g, k in zip(generated, kept, strict=True))
 
 
 def _import_file(ctx: Context, *, data: bytes, name: str, version: str):

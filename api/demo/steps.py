@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from api.demo.story import Story, percent
 from casework.models import Intervention
-from casework.vocabulary import CaseKind, Stage, Team
 from casework.vocabulary import Engagement as Eng
 from casework.vocabulary import InterventionKind as Kind
 from casework.vocabulary import InterventionOutcome as Res
+from casework.vocabulary import Stage, Team
 from workflows.facts import ListedSession
 
 
@@ -417,62 +417,4 @@ def prosecute(s: Story) -> None:
         s.statutory,
         "start_prosecution",
         "Information laid at Exampleton Magistrates' Court: s444(1) Education Act 1996.",
-    )
-
-
-def holiday(s: Story) -> list[ListedSession]:
-    """Open a term-time holiday case after a week away (the story starts on that Monday)."""
-    away = s.work.days[s.i : s.i + 5]
-    sessions = [ListedSession(day, half, "G") for day in away for half in ("AM", "PM")]
-    s.wait(5, 8)
-    s.open(
-        f"Term-time holiday {away[0]:%d %B}-{away[-1]:%d %B %Y}: 10 sessions unauthorised "
-        "(G); leave was requested and refused.",
-        kind=CaseKind.TERM_TIME_HOLIDAY,
-    )
-    s.record(
-        s.lead,
-        Kind.LETTER,
-        "Letter to each parent: the absence is recorded as an unauthorised holiday and "
-        "referred to the local authority.",
-    )
-    s.wait(1, 3)
-    s.referral = s.refer(
-        s.lead,
-        Team.STATUTORY,
-        "Unauthorised term-time holiday: please consider a penalty notice.",
-        {
-            "actions_taken": "Leave request refused in writing before the holiday.",
-            "attendance_data": f"10 sessions coded G, {away[0]:%d %B}-{away[-1]:%d %B}.",
-            "support_offered": "Not appropriate: a holiday in term time, no other concerns.",
-        },
-    )
-    return sessions
-
-
-def holiday_penalty(s: Story, sessions: list[ListedSession]) -> Intervention:
-    s.wait(1, 3)
-    s.accept(s.statutory, s.referral, "Accepted: penalty notice route.")
-    request = s.approval(
-        "Term-time holiday of 10 sessions: the threshold is met and support is not "
-        "appropriate; request approval for a penalty notice."
-    )
-    s.wait(1, 2)
-    s.decide(request, True, "Approved: meets the national framework for a penalty notice.")
-    s.fire(
-        s.statutory,
-        "advance_to_enforce",
-        "Term-time holiday: support is not appropriate, so the case moves to Enforce.",
-    )
-    s.wait(1, 3)
-    return s.record(
-        s.statutory,
-        Kind.PENALTY_NOTICE,
-        "Penalty notice issued to each parent: £80 if paid within 21 days, £160 within 28.",
-        details={
-            "sessions": [
-                {"date": s.day.isoformat(), "session": s.session, "code": s.code} for s in sessions
-            ],
-            "per_parent": True,
-        },
     )

@@ -1,20 +1,43 @@
 """The case histories: which steps each kind of case takes, and when in the timeline it may start.
 
-Each scenario is told through ``steps``; together they reach every stage, both case kinds and
-every closing outcome. A window gives the earliest and latest start as indexes into the timeline's
-term days, counted back from the last one, so open cases are recent whatever the date; closed cases
-may start as early as the first term day.
+Each scenario is told through ``steps`` (and ``penalties`` for term-time holidays); together they
+reach every stage, both case kinds and every closing outcome. A window gives the earliest and
+latest start as indexes into the timeline's term days, counted back from the last one, so open
+cases are recent whatever the date; closed cases may start as early as the first term day. The
+unpaid penalty notice's story is placed back from the day its notices are posted
+(``unpaid_issue_index``), so its payment period has ended by today.
+
+Three holiday stories are told once each, for the statutory officer's penalty-notice work on
+today: a school's request awaiting the LA (``holiday_request_pending``, at least one), notices to
+two parents with one paid on day 20 and the other unpaid (``holiday_notice_unpaid``), and a
+family that moved in from another LA whose new request the limit of two notices in three years
+refuses (``holiday_limit_reached``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import bisect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
 
+from sqlalchemy import update
+
+from api.demo.penalties import (
+    all_pay,
+    enquire_elsewhere,
+    holiday,
+    la_issues,
+    pay,
+    payday,
+    prosecute_unpaid,
+    school_request,
+)
+from api.demo.population import LA_PROFILE, Kid
 from api.demo.steps import (
     consider_supervision_order,
-    holiday,
-    holiday_penalty,
     issue_notice,
     level_four,
     level_one,
@@ -26,11 +49,18 @@ from api.demo.steps import (
     review_support,
 )
 from api.demo.story import Story, percent
+from api.demo.timeline import academic_year, terms
+from casework.models import Enrolment
 from casework.vocabulary import Engagement as Eng
 from casework.vocabulary import InterventionKind as Kind
 from casework.vocabulary import InterventionOutcome as Res
 from casework.vocabulary import Outcome, Stage, Team
+from config.profiles import load_profile
+from workflows.penalties.rules import payment_windows
 from workflows.responsibility import return_referral
+
+if TYPE_CHECKING:
+    from api.demo.caseload import Caseload
 
 # The term days the windows need: the longest history, a prosecution, may start as late as 155
 # term days before the end, and takes nearly all of them.
@@ -44,25 +74,36 @@ class Scenario:
     name: str
     tell: Callable[[Story], None]
     window: tuple[int, int]  # earliest and latest start, as indexes into the term days
-    weight: float
+    weight: float  # 0: told once only
     holiday: bool = False  # starts on the Monday of a full school week the family spent away
+    fits: Callable[[Kid, Caseload], bool] | None = None  # which pupils the story suits
 
 
-def scenarios(end: int) -> list[Scenario]:
-    """Every scenario, for a timeline whose last term day has index ``end``."""
+def scenarios(days: Sequence[date], today: date) -> list[Scenario]:
+    """Every scenario, for a timeline of term ``days`` up to ``today``."""
+    end = len(days) - 1
     year = end - SCHOOL_YEAR
+    issued = unpaid_issue_index(tuple(days), today)
+    # A notice was issued here earlier this school year when it has room for one, else late
+    # in the last.
+    this_year = bisect.bisect_left(days, terms(academic_year(today))[0].first)
+    earlier = this_year if this_year <= end - 90 else end - 130
 
-    def s(name, tell, earliest, latest, weight, holiday=False) -> Scenario:
+    def s(name, tell, earliest, latest, weight, holiday=False, fits=None) -> Scenario:
         window = (max(0, earliest), latest)
         assert window[0] <= window[1], name
-        return Scenario(name, tell, window, weight, holiday)
+        if holiday:
+            fits = fits or _holiday_family
+        return Scenario(name, tell, window, weight, holiday, fits)
 
     return [
         s("expect", _expect, end - 35, end - 3, 12),
         s("monitor", _monitor, end - 50, end - 6, 28),
         s("monitor_stepped_down", _stepped_down, year, end - 65, 10),
         s("monitor_reopened", _reopened, year, end - 90, 6),
-        s("monitor_holiday_referred", _holiday_referred, end - 35, end - 15, 2, True),
+        s("holiday_request_pending", _holiday_pending, end - 22, end - 9, 2, True),
+        s("holiday_notice_unpaid", _holiday_unpaid, issued - 30, issued - 14, 0, True, _two),
+        s("holiday_limit_reached", _holiday_limit, max(5, earlier), end - 80, 0, True, _moved_in),
         s("listen", _listen, end - 90, end - 36, 30),
         s("listen_referral_returned", _referral_returned, year, end - 45, 5),
         s("facilitate", _facilitate, end - 110, end - 62, 35),
@@ -72,7 +113,7 @@ def scenarios(end: int) -> list[Scenario]:
         s("formalise_approval_refused", _approval_refused, year, end - 132, 3),
         s("enforce", _enforce, year, end - 152, 7),
         s("enforce_prosecution", _prosecution, year, end - 155, 6),
-        s("enforce_holiday", _holiday_enforce, year + 5, end - 25, 4, True),
+        s("enforce_holiday", _holiday_enforce, year + 5, end - 55, 4, True),
         s("closed_improved_monitor", _improved_monitor, 0, end - 45, 20),
         s("closed_improved_facilitate", _improved_facilitate, 0, end - 72, 14),
         s("closed_improved_formalise", _improved_formalise, 0, end - 130, 6),
@@ -82,6 +123,58 @@ def scenarios(end: int) -> list[Scenario]:
         s("closed_children_missing_education", _missing, 0, end - 45, 2),
         s("closed_holiday_penalty_paid", _holiday_paid, 5, end - 45, 4, True),
     ]
+
+
+@cache
+def unpaid_issue_index(days: tuple[date, ...], today: date) -> int:
+    """The term day (index) the unpaid-notice story's notices are posted on: the latest at least
+    30 days before today whose 20th day of payment (the day of receipt being the first) is a
+    term day, so the parent who pays on it is recorded that day, and whose payment period has
+    ended before today."""
+    rules = load_profile(LA_PROFILE).penalty_notices
+    term = set(days)
+    for index in range(len(days) - 1, -1, -1):
+        posted = days[index]
+        if posted > today - timedelta(days=30):
+            continue
+        windows = payment_windows(posted, 1, rules)
+        if windows.received_on + timedelta(days=19) in term and windows.pay_by < today:
+            return index
+    raise ValueError(f"no day for the unpaid penalty notice before {today}")
+
+
+def _holiday_family(kid: Kid, work: Caseload) -> bool:
+    """A child of compulsory school age on every day of the history (Years 2-10), living with a
+    parent who has parental responsibility and can ask for leave."""
+    return (
+        kid.family is not None
+        and 2 <= kid.year <= 10
+        and any(adult.responsibility for adult in kid.adults)
+    )
+
+
+def _two(kid: Kid, work: Caseload) -> bool:
+    return _holiday_family(kid, work) and sum(a.responsibility for a in kid.adults) == 2
+
+
+def moved_in_on(days: Sequence[date]) -> date:
+    """When the family in ``holiday_limit_reached`` moved into the LA: the start of the school
+    year the histories begin in (admissions are dated 1 September)."""
+    return date(days[0].year, 9, 1)
+
+
+def _moved_in(kid: Kid, work: Caseload) -> bool:
+    """A single parent's only child, in the LA's schools since no earlier than the move (so the
+    pupil's enrolment can say they arrived then) and old enough to have been at school in the
+    other LA two years ago."""
+    return (
+        _holiday_family(kid, work)
+        and kid.year >= 3
+        and sum(a.responsibility for a in kid.adults) == 1
+        and len(work.population.families[kid.family]) == 1
+        and kid.id not in work.movers
+        and kid.since <= moved_in_on(work.days)
+    )
 
 
 def _engaged(s: Story, deep: bool = False) -> bool:
@@ -372,16 +465,72 @@ def _prosecution(s: Story) -> None:
     prosecute(s)
 
 
-def _holiday_referred(s: Story) -> None:
+def _holiday_pending(s: Story) -> None:
+    """The school's request made a few school days before today, awaiting the LA."""
     holiday(s)
+    school_request(s, on=s.work.last - s.rng.randint(1, 4))
+
+
+def _holiday_unpaid(s: Story) -> None:
+    """Notices to both parents about five weeks ago: one paid £80 on day 20, the other unpaid,
+    its payment period over, so the LA's decision (prosecute or withdraw) is due."""
+    holiday(s)
+    school_request(s)
+    notices = la_issues(s, on=unpaid_issue_index(s.work.days, s.work.today))
+    payer = s.rng.choice(notices)
+    pay(s, payer, payer.received_on + timedelta(days=19))
+
+
+def _holiday_limit(s: Story) -> None:
+    """A family that moved in from another LA: that LA reports a notice about two years ago, a
+    second was issued here (and paid) earlier, and now a third holiday request awaits the LA,
+    which the limit of two notices in three years refuses. The parent is a single parent, so the
+    refusal is the whole answer."""
+    moved = moved_in_on(s.work.days)
+    s.work.session.execute(
+        update(Enrolment).where(Enrolment.id == s.kid.enrolment_id).values(start_date=moved)
+    )
+    s.kid.since = moved
+    prior_on = _weekday(s.work.today - timedelta(days=s.rng.randint(715, 745)))
+    holiday(s)
+    school_request(s)
+    enquire_elsewhere(s, prior_on)
+    la_issues(s, on=s.i + 1)
+    all_pay(s)
+    s.wait(1, 3)
+    s.close(s.lead, Outcome.OTHER, "Penalty notice paid; no other attendance concerns.")
+    closed = s.i
+    weeks = [i for i in s.work.holiday_weeks if closed + 12 <= i <= s.work.last - 9]
+    if not weeks:
+        raise RuntimeError("no week away left for the second holiday: fix the window")
+    s.goto(weeks[-1])
+    holiday(s, applied_after=closed, reopen=True)
+    school_request(s, on=s.work.last - s.rng.randint(1, 4))
+
+
+def _weekday(day: date) -> date:
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
 
 
 def _holiday_enforce(s: Story) -> None:
-    holiday_penalty(s, holiday(s))
+    """Notices issued; unpaid (by one parent or both) at 28 days: prosecution, at Enforce."""
+    holiday(s)
+    school_request(s)
+    unpaid = list(la_issues(s))
+    if len(unpaid) > 1 and s.rng.random() < 0.5:
+        payer = unpaid.pop(s.rng.randrange(len(unpaid)))
+        pay(s, payer, payday(s.rng, payer))
+    prosecute_unpaid(s, unpaid)
+    if s.rng.random() < 0.5:
+        consider_supervision_order(s)
 
 
 def _holiday_paid(s: Story) -> None:
-    notice = holiday_penalty(s, holiday(s))
-    s.wait(12, 18)
-    s.result(s.statutory, notice, Res.COMPLETED, "Penalty paid in full by each parent.")
-    s.close(s.statutory, Outcome.OTHER, "Penalty notices paid; no other attendance concerns.")
+    holiday(s)
+    school_request(s)
+    la_issues(s)
+    all_pay(s)
+    s.wait(1, 3)
+    s.close(s.lead, Outcome.OTHER, "Penalty notices paid; no other attendance concerns.")

@@ -13,11 +13,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.demo.population import Adult, Kid
 from api.demo.timeline import at
-from casework.models import ApprovalRequest, Case, Enrolment, Intervention, Referral, School, User
+from casework.models import (
+    ApprovalRequest,
+    Case,
+    Enrolment,
+    Intervention,
+    LeaveRequest,
+    PenaltyNotice,
+    PenaltyNoticeRequest,
+    PupilContact,
+    Referral,
+    School,
+    User,
+)
 from casework.vocabulary import CaseKind, Outcome, Stage, Team
 from casework.vocabulary import Engagement as Eng
 from casework.vocabulary import InterventionKind as Kind
@@ -78,6 +90,9 @@ class Story:
     notes: list[str] = field(default_factory=list)
     early_help: str = ""
     referral: Referral | None = None
+    leave: LeaveRequest | None = None
+    request: PenaltyNoticeRequest | None = None
+    notices: list[PenaltyNotice] = field(default_factory=list)
     rng: random.Random = field(init=False)
     school: School = field(init=False)
     lead: User = field(init=False)
@@ -237,6 +252,20 @@ class Story:
         self.work.session.execute(
             update(Enrolment).where(Enrolment.id == self.kid.enrolment_id).values(end_date=self.day)
         )
+
+    def parents(self) -> list[tuple[Adult, int]]:
+        """The pupil's parents with parental responsibility and their contact ids, in the
+        order the register lists them."""
+        ids = self.work.session.scalars(
+            select(PupilContact.contact_id)
+            .where(PupilContact.pupil_id == self.kid.id)
+            .order_by(PupilContact.priority)
+        ).all()
+        return [
+            (adult, contact_id)
+            for adult, contact_id in zip(self.kid.adults, ids, strict=True)
+            if adult.responsibility
+        ]
 
     # --- words the steps use
 

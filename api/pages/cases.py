@@ -21,6 +21,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from api import present
 from api.deps import retry_on_conflict, unit_of_work
 from api.pages.common import FormError, me, render, sentence, words
+from api.pages.penalties import CASE_FIELD_IDS as PENALTY_FIELD_IDS
+from api.pages.penalties import case_penalties
 from casework import queries
 from casework.errors import Conflict, Forbidden, InvalidInput, TransitionRefused, UnmetGuard
 from casework.vocabulary import (
@@ -171,7 +173,8 @@ def _event(e) -> dict[str, Any]:
         "sessions": [
             f"{s['date']} {s['session']} {s['code']}"
             + (f" ({s['school']})" if s.get("school") else "")
-            for s in data.get("sessions") or []
+            # Penalty-notice events record a count of sessions, not the list.
+            for s in (data["sessions"] if isinstance(data.get("sessions"), list) else [])
         ],
     }
 
@@ -242,6 +245,7 @@ def case_page(
             "level_heading": f"{ctx.profile.name} level",
             "submitted": submitted or {},
             "labels": INTERVENTION_LABELS,
+            "penalties": case_penalties(ctx, case),
         }
     if submitted and submitted.get("form") == "intervention":
         context["intervention"] = submitted
@@ -249,6 +253,7 @@ def case_page(
         f"intervention-{name}" for name in INTERVENTION_LABELS
     }
     known |= {"actions", "record-intervention"}
+    known |= PENALTY_FIELD_IDS | {"penalty-notices"}
     trigger = (submitted or {}).get("trigger")
     context["errors"] = _anchor(errors or [], known, trigger)
     return render("case.html", context, status=status)

@@ -15,6 +15,16 @@ from casework.models.deadlines import CalendarFeed, Deadline, SchedulerHeartbeat
 from casework.models.flags import CaseProposal, PupilFlag
 from casework.models.imports import ApiToken, ImportBatch, PupilUpnChange
 from casework.models.organisation import LocalAuthority, School, User, UserSchool
+from casework.models.penalties import (
+    LeaveDecision,
+    LeaveRequest,
+    PenaltyNotice,
+    PenaltyNoticeEnquiry,
+    PenaltyNoticeRequest,
+    PenaltyNoticeSession,
+    PenaltyPayment,
+    PriorPenaltyNotice,
+)
 from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
 from casework.models.registers import MarkAmendment, RegisterYear
 
@@ -34,8 +44,16 @@ __all__ = [
     "ImportBatch",
     "Intervention",
     "LaCalendarYear",
+    "LeaveDecision",
+    "LeaveRequest",
     "LocalAuthority",
     "MarkAmendment",
+    "PenaltyNotice",
+    "PenaltyNoticeEnquiry",
+    "PenaltyNoticeRequest",
+    "PenaltyNoticeSession",
+    "PenaltyPayment",
+    "PriorPenaltyNotice",
     "Pupil",
     "PupilContact",
     "PupilFlag",

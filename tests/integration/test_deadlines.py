@@ -335,29 +335,86 @@ def test_a_calendar_change_outside_every_window_moves_nothing(client_as, context
 
 
 def test_a_posted_penalty_notice_starts_its_28_days_at_deemed_receipt(context, db, clock):
-    # Posted Fri 20 Dec 2024: deemed received on the 2nd working day after posting, Mon 23 (1),
-    # Tue 24 Dec (2); 28 calendar days from Tue 24 Dec is Tue 21 Jan 2025 (RULES.md §2.3).
+    # The 28 days are armed by issuing the notice (one clock per parent's notice); a penalty
+    # notice can no longer be recorded by hand as an intervention.
+    import pytest
+
+    from casework.errors import InvalidInput
+    from casework.models import Contact, PupilContact
+    from casework.registers.store import Recorder, record_marks
+    from casework.vocabulary import CaseKind, Stage
+    from workflows.penalties.requests import (
+        IssueFromRequest,
+        MakeRequest,
+        issue_from_request,
+        make_request,
+    )
+
     at(clock, date(2024, 12, 20))
-    ctx = context("traded")
-    case = open_case(ctx, OpenCase(db.world.pupil_oak, db.world.oakfield, reason="holiday"))
-    record_intervention(
+    ctx = context("oak_lead")
+    # A holiday Mon 9 - Fri 13 Dec 2024 with no application for leave: 10 sessions of G.
+    record_marks(
+        ctx.session,
+        pupil_id=db.world.pupil_oak,
+        school_id=db.world.oakfield,
+        marks=[(date(2024, 12, d), half, "G") for d in range(9, 14) for half in ("AM", "PM")],
+        by=Recorder(ctx.actor.id, ctx.actor.full_name, ctx.actor.position),
+        reason=None,
+        source="manual",
+        at=ctx.now(),
+    )
+    case = open_case(
         ctx,
-        case.id,
-        RecordIntervention(
-            kind="penalty_notice",
-            occurred_on=date(2024, 12, 20),
-            summary="notice posted",
-            details={"parent": "first parent"},
+        OpenCase(
+            db.world.pupil_oak,
+            db.world.oakfield,
+            CaseKind.TERM_TIME_HOLIDAY,
+            Stage.MONITOR,
+            "holiday",
         ),
     )
+    with pytest.raises(InvalidInput) as refused:
+        record_intervention(
+            ctx,
+            case.id,
+            RecordIntervention(
+                kind="penalty_notice", occurred_on=date(2024, 12, 20), summary="notice posted"
+            ),
+        )
+    assert [p.field for p in refused.value.problems] == ["kind"]
+    request = make_request(
+        ctx, MakeRequest(case.id, "holiday", "Holiday 9-13 Dec; no application was made")
+    )
     ctx.commit()
+    assert "penalty_notice_unpaid" not in _pending(db, case.id)
+
+    with db.factory() as session:
+        dana = session.scalar(
+            select(Contact.id)
+            .join(PupilContact, PupilContact.contact_id == Contact.id)
+            .where(PupilContact.pupil_id == db.world.pupil_oak, Contact.forename == "Dana")
+        )
+    ctx = context("statutory")
+    _, [notice] = issue_from_request(
+        ctx, request.id, IssueFromRequest(date(2024, 12, 20), contact_ids=[dana])
+    )
+    ctx.commit()
+    # Posted Fri 20 Dec 2024: deemed received on the 2nd working day after posting, Mon 23 (1),
+    # Tue 24 Dec (2); the 28 days beginning with Tue 24 Dec end Mon 20 Jan 2025, so the
+    # notice is unpaid, and the prosecute-or-withdraw decision due, on Tue 21 Jan 2025
+    # (RULES.md §2.3).
+    assert (notice.posted_on, notice.received_on, notice.pay_by) == (
+        date(2024, 12, 20),
+        date(2024, 12, 24),
+        date(2025, 1, 20),
+    )
     assert _pending(db, case.id)["penalty_notice_unpaid"] == date(2025, 1, 21)
     with db.factory() as session:
         row = session.scalars(
             select(Deadline).where(Deadline.kind == "penalty_notice_unpaid")
         ).one()
-        assert row.starts_on == date(2024, 12, 24)
-        assert "2 working days after 2024-12-20" in row.rule
+        assert row.details["subject"] == f"penalty_notice:{notice.id}"
+        assert row.due_on == date(2025, 1, 21)
 
 
 def test_six_weeks_of_school_action_prompt_a_level_two_decision(context, db, clock):

@@ -32,9 +32,13 @@ def _write(directory, body: str) -> None:
 def test_national_analytics_rules():
     rules = load_profile("national").analytics
     assert isinstance(rules, AnalyticsRules)
-    assert rules.decision_flags == ["penalty_threshold"]
+    # The threshold, and the LA's lateness trigger for a lateness penalty notice.
+    assert rules.decision_flags == ["penalty_threshold", "late_after_close"]
     decision = load_profile("national").clocks["penalty_decision"]
-    assert decision.armed_by == ["flag_raised:penalty_threshold"]
+    assert decision.armed_by == [
+        "flag_raised:penalty_threshold",
+        "flag_raised:late_after_close",
+    ]
     assert decision.period.duration() == Duration(10, Unit.SCHOOL_DAYS)
     assert rules.trend_school_weeks == [3, 6]
     assert set(rules.propose.values()) <= set(PROPOSABLE_STAGES)

@@ -89,6 +89,7 @@ def facts(
     outcome: str | None = None,
     sessions: tuple[ListedSession, ...] = (),
     register_window: tuple[ListedSession, ...] | None = None,
+    notices_outstanding: tuple[str, ...] = (),
 ) -> CaseFacts:
     return CaseFacts(
         kind=kind,
@@ -103,6 +104,7 @@ def facts(
             reason=reason, rationales=rationales or {}, outcome=outcome, sessions=sessions
         ),
         register_window=register_window,
+        notices_outstanding=notices_outstanding,
     )
 
 
@@ -1023,6 +1025,13 @@ GUARD_CASES = [
         Move("start_prosecution", ENFORCE, None),
         "already started",
     ),
+    ("no_notice_outstanding", facts(ENFORCE), Move("close", ENFORCE, CLOSED), None),
+    (
+        "no_notice_outstanding",
+        facts(ENFORCE, notices_outstanding=("PN-340-24-00002",)),
+        Move("close", ENFORCE, CLOSED),
+        "PN-340-24-00002",
+    ),
 ]
 
 
@@ -1066,6 +1075,7 @@ def test_every_guard_has_a_met_and_an_unmet_case():
         ("supervisor_approval", False),
         ("eso_considered", False),
         ("prosecution_not_started", False),
+        ("no_notice_outstanding", False),
         ("reason_given", False),
         ("outcome_given", False),
     ],
@@ -1119,6 +1129,15 @@ ONLY_ONE_UNMET = {
     ),
     "reason_given": ("reopen", dict(stage=CLOSED)),
     "outcome_given": ("close", dict(stage=MONITOR, reason="improved to 96%")),
+    "no_notice_outstanding": (
+        "close",
+        dict(
+            stage=MONITOR,
+            reason="improved to 96%",
+            outcome="improved",
+            notices_outstanding=("PN-340-24-00002",),
+        ),
+    ),
 }
 
 

@@ -1,5 +1,5 @@
-"""Server-rendered pages: signing in, My work, cases, pupils, registers and penalty notices
-(Jinja2, no JavaScript needed).
+"""Server-rendered pages: signing in, My work, cases, pupils, registers, penalty notices and
+leave of absence (Jinja2, no JavaScript needed).
 
 Handlers are thin, like the API's: parse a form, call the same scoped services and queries inside
 a unit of work, render a template. Failures a user can act on re-render the form with an error
@@ -17,7 +17,10 @@ from litestar.template.config import TemplateConfig
 
 from api.pages.cases import CasePages
 from api.pages.common import ERROR_PAGES, configure
+from api.pages.leave import LeavePages
 from api.pages.penalties import PenaltyPages
+from api.pages.penalty_notices import PenaltyNoticePages
+from api.pages.penalty_requests import PenaltyRequestPages
 from api.pages.pupils import PupilPages
 from api.pages.registers import RegisterPages
 from api.pages.sign_in import SignInPages
@@ -46,6 +49,9 @@ def page_routers() -> list[Router]:
             PupilPages,
             RegisterPages,
             PenaltyPages,
+            PenaltyRequestPages,
+            PenaltyNoticePages,
+            LeavePages,
         ],
         exception_handlers=ERROR_PAGES,
         include_in_schema=False,

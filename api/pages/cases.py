@@ -21,8 +21,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from api import present
 from api.deps import retry_on_conflict, unit_of_work
 from api.pages.common import FormError, me, render, sentence, words
-from api.pages.penalties import CASE_FIELD_IDS as PENALTY_FIELD_IDS
-from api.pages.penalties import case_penalties
+from api.pages.penalty_requests import CASE_FIELD_IDS as PENALTY_FIELD_IDS
+from api.pages.penalty_requests import case_penalties
 from casework import queries
 from casework.errors import Conflict, Forbidden, InvalidInput, TransitionRefused, UnmetGuard
 from casework.vocabulary import (

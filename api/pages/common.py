@@ -20,6 +20,7 @@ from casework.errors import Forbidden, NotFound
 from casework.models import LocalAuthority
 from casework.vocabulary import STAGE_LABELS, Role
 from workflows.context import Context
+from workflows.policy import CASEWORK_ROLES
 
 log = logging.getLogger("casework.pages")
 
@@ -120,13 +121,15 @@ def render(template: str, context: dict[str, Any] | None = None, *, status: int 
     return Template(template_name=template, context=context, status_code=status)
 
 
-def me(ctx: Context) -> dict[str, str]:
-    """Who is signed in, for the page header."""
+def me(ctx: Context) -> dict[str, str | bool]:
+    """Who is signed in, for the page header: their name, position and role in words, and
+    whether they do casework (an administrator manages users and settings instead)."""
     actor = ctx.actor
     return {
         "name": actor.full_name,
         "position": actor.position,
         "role": ROLE_WORDS.get(actor.role, words(actor.role)),
+        "casework": actor.role in CASEWORK_ROLES,
     }
 
 

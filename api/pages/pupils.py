@@ -42,7 +42,7 @@ class OpenCaseForm(msgspec.Struct):
     reason: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
 
 
-def _current_schools(pupil, today, names: dict[int, str]) -> list[tuple[int, str]]:
+def current_schools(pupil, today, names: dict[int, str]) -> list[tuple[int, str]]:
     """Schools the pupil is on roll at now that the user works with."""
     return [
         (e.school_id, names[e.school_id])
@@ -76,12 +76,12 @@ def pupil_page(
             "siblings": [
                 {
                     "pupil": present.pupil_summary(s),
-                    "schools": ", ".join(name for _, name in _current_schools(s, today, names)),
+                    "schools": ", ".join(name for _, name in current_schools(s, today, names)),
                 }
                 for s in siblings
             ],
             "may_open": Role(ctx.actor.role) in OPENERS,
-            "school_options": _current_schools(pupil, today, names),
+            "school_options": current_schools(pupil, today, names),
             "stage_options": [(s.value, s.label) for s in OPENING_STAGES],
             "kind_options": [(k.value, words(k.value)) for k in CaseKind],
             "opening": submitted

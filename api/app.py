@@ -16,8 +16,11 @@ from api.controllers.deadlines import DeadlineController, calendar_feed, service
 from api.controllers.decisions import ApprovalController, ReferralController
 from api.controllers.imports import ImportController, IntegrationController
 from api.controllers.leave import LeaveController
+from api.controllers.letters import LetterController, LettersController
+from api.controllers.outbox import MailboxController, OutboxController
 from api.controllers.penalties import PenaltyNoticeController, PenaltyRequestController
 from api.controllers.people import FamilyController, PupilController, SchoolController
+from api.controllers.preferences import NotificationPreferenceController
 from api.controllers.proposals import ProposalController
 from api.controllers.registers import CertificateController, RegisterReportController
 from api.controllers.statistics import StatisticsController
@@ -56,6 +59,11 @@ def api_router() -> Router:
             LeaveController,
             PenaltyRequestController,
             PenaltyNoticeController,
+            OutboxController,
+            MailboxController,
+            LetterController,
+            LettersController,
+            NotificationPreferenceController,
         ],
     )
 

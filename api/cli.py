@@ -8,7 +8,9 @@ import click
 from sqlalchemy import func, select
 
 from api.cli_deadlines import deadlines, scheduler
+from api.cli_outbox import outbox
 from api.cli_registers import registers
+from api.cli_reminders import reminders
 from api.cli_synthetic import synthetic
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
@@ -68,7 +70,10 @@ def run(host: str, port: int, demo: bool, workers: int, scheduler: bool) -> None
 
         # One alarm clock in the parent process, however many web workers uvicorn starts.
         in_process(make_session_factory(engine), SystemClock())
-        click.echo("Deadline sweeps: in this process, now and every minute")
+        click.echo(
+            "Deadline sweeps: in this process, now and every minute; "
+            "outgoing email: now and every 30 seconds"
+        )
     else:
         engine.dispose()
     click.echo(f"\nCasework on http://{host}:{port}  (API description at /schema)")
@@ -286,8 +291,10 @@ def calendar_show(urn: str, year: int) -> None:
 
 main.add_command(scheduler)
 main.add_command(deadlines)
+main.add_command(reminders)
 main.add_command(registers)
 main.add_command(synthetic)
+main.add_command(outbox)
 
 if __name__ == "__main__":
     main()

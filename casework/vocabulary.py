@@ -185,4 +185,9 @@ class EventKind(StrEnum):
     PENALTY_NOTICE_WITHDRAWN = "penalty_notice_withdrawn"
     PENALTY_NOTICE_PROSECUTION = "penalty_notice_prosecution"
     PENALTY_NOTICE_ENQUIRY = "penalty_notice_enquiry"
+    # The outbox (notifications/): an email about the case given up on, and a person's retry.
+    MESSAGE_FAILED = "message_failed"
+    MESSAGE_RETRIED = "message_retried"
+    # Letters to parents (workflows/letters.py): one per letter, naming its exhibit number.
+    LETTER_SENT = "letter_sent"
     NOTE = "note"

@@ -75,6 +75,66 @@ class PaymentDetails(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     methods: list[str]
 
 
+class MailIdentity(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The ``[mail]`` table: who the LA's automatic emails come from and where replies go."""
+
+    from_address: str
+    from_name: str
+    reply_to: str | None = None
+
+    def __post_init__(self) -> None:
+        from email_validator import EmailNotValidError, validate_email
+
+        for name in ("from_address", "reply_to"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                validate_email(value, check_deliverability=False, allow_smtputf8=False)
+            except EmailNotValidError as exc:
+                raise ValueError(f"mail.{name} {value!r} is not an email address: {exc}") from None
+        if not self.from_name.strip() or any(c in self.from_name for c in "\r\n"):
+            raise ValueError("mail.from_name must be one line of text")
+
+
+def _one_line_text(where: str, value: str) -> None:
+    if not value.strip() or any(c in value for c in "\r\n"):
+        raise ValueError(f"{where} must be one line of text")
+
+
+class LetterSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The ``[letters]`` table: how the LA's letters to parents look and who signs them
+    (``notifications/letters``). Every letter carries the letterhead; letters from the LA (a
+    Notice to Improve, a contract, a penalty-notice warning) are signed by the signatory."""
+
+    letterhead: list[str]  # the LA's name, service and address, one line each, postcode last
+    phone: str
+    email: str
+    signatory_name: str
+    signatory_position: str
+    # At the foot of every letter: how to get it read aloud, translated or in large print.
+    reading_age_note: str
+    # Notice to Improve (RULES.md §2.5): what "sufficient improvement" means unless the officer
+    # says otherwise for this family, and when a penalty notice may come before the period ends.
+    sufficient_improvement: str
+    early_penalty_grounds: str
+    # Support the LA can still offer, listed in a Notice to Improve and an attendance contract.
+    further_support: list[str]
+
+    def __post_init__(self) -> None:
+        if not any(line.strip() for line in self.letterhead):
+            raise ValueError("letters.letterhead needs at least one line")
+        for line in self.letterhead:
+            _one_line_text("letters.letterhead", line)
+        for name in ("phone", "email", "signatory_name", "signatory_position"):
+            _one_line_text(f"letters.{name}", getattr(self, name))
+        for name in ("reading_age_note", "sufficient_improvement", "early_penalty_grounds"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"letters.{name} must be given")
+        if not any(item.strip() for item in self.further_support):
+            raise ValueError("letters.further_support needs at least one kind of support")
+
+
 class PenaltyNoticeRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The ``[penalty_notices]`` table: the National Framework's amounts and windows (RULES.md
     §2.2-2.3). Amounts are in pence; windows are days beginning with the day of receipt."""
@@ -175,6 +235,8 @@ class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     notice_to_improve: NoticeToImproveRules
     analytics: AnalyticsRules
     penalty_notices: PenaltyNoticeRules
+    mail: MailIdentity
+    letters: LetterSettings
     clocks: dict[str, ClockRule] = {}
     # Owners are reminded this many school days before a deadline falls due.
     reminder_school_days: int = 2

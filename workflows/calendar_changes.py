@@ -30,10 +30,10 @@ from casework.calendars.documents import TermSpec
 from casework.calendars.model import academic_year_of, long_date, year_label
 from casework.calendars.store import TERM_DATES, overrides_in_force, school_calendar
 from casework.errors import InvalidInput
+from casework.events import Actor
 from casework.models import LocalAuthority, RegisterYear, School, SchoolCalendarOverride
 from casework.registers.store import MarksInTheWay, Relaid, relay_registers
 from workflows.context import Context
-from workflows.events import Actor
 from workflows.recompute import MovedDeadline, recompute_deadlines
 
 

@@ -49,6 +49,7 @@ from workflows.context import Context
 from workflows.facts import CaseFacts, InterventionFact, ListedSession, TriggerInput
 from workflows.guards import GUARDS, threshold_sessions
 from workflows.interventions import recorded_by_actor
+from workflows.letters import send_letter
 from workflows.machine import TRIGGERS, MoveRecord, fire, unmet_guards
 from workflows.policy import can_hold, may_fire, team_of
 
@@ -463,6 +464,7 @@ def _apply_internal(ctx, case, move, given, facts, data) -> None:
             data=with_clocks(data, clocks),
             intervention_id=notice.id,
         )
+        send_letter(ctx, case.id, "notice_to_improve")  # one letter per parent, as exhibits
     elif move.trigger == "start_prosecution":
         ctx.record(case, EventKind.PROSECUTION_STARTED, reason=given.reason, data=data)
 

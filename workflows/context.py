@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from casework.calendars import TermCalendar, school_calendar
 from casework.clock import Clock, today
 from casework.errors import Forbidden, NotFound
+from casework.events import Actor, append_event
 from casework.models import Case, CaseEvent, LocalAuthority, User
 from casework.scope import Scope
 from casework.vocabulary import Role
 from config.profiles import Profile, load_profile
-from workflows.events import Actor, append_event
 
 
 @dataclass

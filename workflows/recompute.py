@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session
 from casework.calendars import DateRange, OutsideCalendar, school_calendar
 from casework.calendars.model import long_date
 from casework.durations import Duration, Unit, add, unit_named
+from casework.events import Actor, append_event
 from casework.models import Case
 from casework.models.deadlines import Deadline
 from casework.vocabulary import EventKind
 from workflows.clocks import PENDING, school_days_before
-from workflows.events import Actor, append_event
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from casework.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from casework.models import Case, Referral, Responsibility, School, User
 from casework.vocabulary import EventKind, ReferralStatus, Role, Stage, Team
+from notifications.reminders import handed_over_email
 from workflows.context import Context
 from workflows.policy import can_hold, team_of
 
@@ -72,12 +73,14 @@ def assign(ctx: Context, case_id: int, to_user_id: int, reason: str) -> Case:
         raise Conflict("the case is already held by this person")
     previous = case.owner.full_name
     _hand_over(ctx, case, to, "transfer" if role == Role.LA_MANAGER else "assignment", reason)
-    ctx.record(
+    event = ctx.record(
         case,
         EventKind.ASSIGNED,
         reason=reason,
         data={"from": previous, "to": to.full_name, "team": case.team},
     )
+    how = "transferred" if role == Role.LA_MANAGER else "assigned"
+    handed_over_email(ctx.session, case, event.sequence, to, how, ctx.actor, ctx.now())
     ctx.session.flush()
     return case
 
@@ -153,12 +156,17 @@ def refer(ctx: Context, case_id: int, command: MakeReferral) -> Referral:
     )
     ctx.session.add(referral)
     ctx.session.flush()
-    ctx.record(
+    event = ctx.record(
         case,
         EventKind.REFERRED,
         reason=command.reason,
         data={"referral": referral.id, "to_team": command.to_team},
     )
+    if command.to_user_id is not None:
+        named = ctx.session.get(User, command.to_user_id)
+        handed_over_email(
+            ctx.session, case, event.sequence, named, "referred", ctx.actor, ctx.now()
+        )
     return referral
 
 
@@ -189,11 +197,14 @@ def accept_referral(ctx: Context, referral_id: int, note: str = "") -> Case:
     referral.decision_reason = note.strip() or None
     previous = case.owner.full_name
     _hand_over(ctx, case, holder, "referral", referral.content.get("reason", ""))
-    ctx.record(
+    event = ctx.record(
         case,
         EventKind.REFERRAL_ACCEPTED,
         reason=note.strip() or None,
         data={"referral": referral.id, "from": previous, "to": holder.full_name, "team": case.team},
+    )
+    handed_over_email(
+        ctx.session, case, event.sequence, holder, "referral_accepted", ctx.actor, ctx.now()
     )
     ctx.session.flush()
     return case

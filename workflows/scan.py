@@ -44,6 +44,7 @@ from casework.calendars import school_calendar
 from casework.calendars.model import academic_year_of, long_date
 from casework.clock import Clock
 from casework.db import bulk_insert
+from casework.events import Actor, append_event
 from casework.models import (
     Case,
     CaseProposal,
@@ -57,7 +58,6 @@ from config.profiles import AnalyticsRules, Profile, load_profile
 from workflows.attendance import pupil_attendance
 from workflows.clocks import on_happenings, with_clocks
 from workflows.context import Context
-from workflows.events import Actor, append_event
 
 SCAN = Actor(None, "Casework daily scan", "automatic attendance check")
 

@@ -3,7 +3,14 @@ minute. It holds no state of its own: the deadline ledger in the database is the
 restarted scheduler simply sweeps again and fires whatever was missed, once.
 
 Once a day, at a quiet hour (02:30 UK time), it also deletes the attendance registers kept
-longer than they must be (``casework.registers.retention``), logging counts only."""
+longer than they must be (``casework.registers.retention``), logging counts only.
+
+Every 30 seconds (and at start-up) it dispatches the email outbox (``notifications.dispatcher``):
+the outbox rows are the truth, so a missed or overlapping run loses and duplicates nothing.
+
+At 07:00 UK time it queues each officer's daily digest, and on Mondays each school's weekly
+digest (``workflows.reminders``), and each term the schools' targeting support meeting
+invitations; a run up to an hour late still runs."""
 
 from __future__ import annotations
 
@@ -20,7 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from casework.clock import Clock, today
 from casework.registers.retention import purge_expired
-from config.settings import register_retention_years
+from config.settings import MailSettings, default_var_dir, mail_settings, register_retention_years
+from notifications.dispatcher import dispatch_due
+from notifications.senders import Sender, sender_for
 from workflows.sweep import sweep
 
 log = logging.getLogger("casework.scheduler")
@@ -29,6 +38,10 @@ SWEEP_SECONDS = 60
 PURGE_AT = {"hour": 2, "minute": 30}  # UK time: after midnight, before any school's day
 SCAN_AT = {"hour": 19, "minute": 0}  # UK time: the day's registers are in
 SCAN_DELAY_SECONDS = 30  # the start-up scan waits for the first sweep
+DISPATCH_SECONDS = 30
+DAILY_DIGEST_AT = {"hour": 7, "minute": 0}  # UK time: before the working day
+DIGEST_DELAY_SECONDS = 60
+WEEKLY_DIGEST_AT = {"day_of_week": "mon", "hour": 7, "minute": 0}
 UK = ZoneInfo("Europe/London")
 
 
@@ -62,6 +75,22 @@ def _purge_job(factory: sessionmaker[Session], clock: Clock, years: int) -> None
     )
 
 
+def _dispatch_job(
+    factory: sessionmaker[Session], clock: Clock, sender: Sender, max_attempts: int
+) -> None:
+    try:
+        report = dispatch_due(factory, clock, sender, max_attempts=max_attempts)
+    except Exception as exc:  # the type only: a message could quote an address
+        log.error("mail dispatch failed (%s); unsent messages stay queued", type(exc).__name__)
+        return
+    if report.anything:
+        log.info(
+            "mail: %d sent, %d to retry, %d failed, %d handed back%s",
+            report.sent, report.retrying, report.failed, report.released,
+            f"; stopped early: {report.stopped}" if report.stopped else "",
+        )  # fmt: skip
+
+
 def _scan_job(factory: sessionmaker[Session], clock: Clock) -> None:
     from workflows.scan import run_daily_scan
 
@@ -81,6 +110,28 @@ def _scan_job(factory: sessionmaker[Session], clock: Clock) -> None:
         )  # fmt: skip
 
 
+def _digest_job(factory: sessionmaker[Session], clock: Clock, which: str) -> None:
+    from workflows.reminders import send_daily_digests, send_tsm_invitations, send_weekly_digests
+
+    send = {
+        "daily": send_daily_digests,
+        "weekly": send_weekly_digests,
+        "tsm": send_tsm_invitations,
+    }[which]
+    try:
+        report = send(factory, clock)
+    except Exception as exc:  # the type only: a message could quote a record
+        log.error(
+            "%s digests failed (%s); a rerun queues what is missing", which, type(exc).__name__
+        )
+        return
+    log.info(
+        "%s digests for %s: %d queued, %d with nothing to say, %d opted out, %d already queued",
+        which, report.day, report.queued, report.nothing_to_say, report.opted_out,
+        report.already_sent,
+    )  # fmt: skip
+
+
 def configure(
     scheduler,
     factory: sessionmaker[Session],
@@ -88,8 +139,14 @@ def configure(
     name: str,
     *,
     retention_years: int | None = None,
+    mail: MailSettings | None = None,
+    sender: Sender | None = None,
 ):
     years = register_retention_years() if retention_years is None else retention_years
+    # Refused at start-up, naming the variable, like the retention years.
+    mail = mail_settings() if mail is None else mail
+    if sender is None:
+        sender = sender_for(mail, default_var_dir())
     # misfire_grace_time=None: a sweep that could not run on time still runs; coalesce folds a
     # backlog of missed runs into one, and max_instances=1 stops sweeps overlapping.
     scheduler.add_job(
@@ -125,6 +182,44 @@ def configure(
         coalesce=True,
         max_instances=1,
     )
+    # The outbox, now and every 30 seconds; like the sweep, a late run still runs, a backlog of
+    # runs folds into one, and runs never overlap (a second dispatcher would be harmless anyway:
+    # rows are leased).
+    scheduler.add_job(
+        _dispatch_job,
+        "interval",
+        seconds=DISPATCH_SECONDS,
+        args=(factory, clock, sender, mail.max_attempts),
+        id="mail_dispatch",
+        next_run_time=datetime.now(UTC),
+        misfire_grace_time=None,
+        coalesce=True,
+        max_instances=1,
+    )
+    # The digests: each keyed by reader and day, so a late or repeated run queues nothing twice.
+    # The daily one also runs at start-up (after the first sweep), so a day the process was
+    # down at 07:00 is caught up. The termly targeting support meeting invitations: the second
+    # Monday of September, January and April (``workflows.reminders.TSM_AT``), keyed by term.
+    from workflows.reminders import TSM_AT
+
+    for which, job_id, at in (
+        ("daily", "daily_digest", DAILY_DIGEST_AT),
+        ("weekly", "weekly_digest", WEEKLY_DIGEST_AT),
+        ("tsm", "tsm_invitations", TSM_AT),
+    ):
+        at_start = {}
+        if which == "daily":
+            at_start["next_run_time"] = datetime.now(UTC) + timedelta(seconds=DIGEST_DELAY_SECONDS)
+        scheduler.add_job(
+            _digest_job,
+            CronTrigger(**at, timezone=UK),
+            args=(factory, clock, which),
+            id=job_id,
+            misfire_grace_time=3600,
+            coalesce=True,
+            max_instances=1,
+            **at_start,
+        )
     return scheduler
 
 

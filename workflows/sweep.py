@@ -18,11 +18,16 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from casework.clock import Clock, today
 from casework.db import WRITE_INTENT
+from casework.events import SCHEDULER, append_event
 from casework.models import Case, CaseEvent, User
 from casework.models.deadlines import Deadline, SchedulerHeartbeat
 from casework.vocabulary import EventKind
+from notifications.reminders import (
+    deadline_passed_emails,
+    deadline_reminder_email,
+    deadlines_passed_emails,
+)
 from workflows.clocks import FAILED, FIRED, PENDING
-from workflows.events import SCHEDULER, append_event
 
 log = logging.getLogger("casework.sweep")
 
@@ -182,6 +187,15 @@ def _fire_together(session: Session, clock: Clock, day: date, rows: list[Deadlin
             for case_id, (sequence, version, _, _) in cases.items()
         ],
     )
+    # The emails the passed deadlines cause (owners, and their managers), in this transaction.
+    deadlines_passed_emails(
+        session,
+        [
+            (deadline, deadline.case_id, event["sequence"])
+            for deadline, event in zip(fired, events, strict=True)
+        ],
+        now,
+    )
     return len(fired)
 
 
@@ -202,7 +216,7 @@ def _fire_one(
             return
         case = session.get(Case, deadline.case_id)
         manager = session.get(User, case.owner.manager_id) if case.owner.manager_id else None
-        append_event(
+        event = append_event(
             session,
             case,
             SCHEDULER,
@@ -217,6 +231,7 @@ def _fire_one(
                 "escalated_to": manager.full_name if manager else None,
             },
         )
+        deadline_passed_emails(session, deadline, case, event.sequence, clock.now())
         session.flush()
         savepoint.commit()
         result.fired += 1
@@ -279,7 +294,7 @@ def _remind_batch(
             if changed != 1:
                 continue
             case = session.get(Case, deadline.case_id)
-            append_event(
+            event = append_event(
                 session,
                 case,
                 SCHEDULER,
@@ -293,6 +308,8 @@ def _remind_batch(
                     "owner": case.owner.full_name,
                 },
             )
+            # The reminder email, in the same transaction as the reminder event.
+            deadline_reminder_email(session, deadline, case, event.sequence, clock.now())
             result.reminded += 1
         session.commit()
     return (rows[-1].remind_on, rows[-1].id)

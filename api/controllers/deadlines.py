@@ -14,6 +14,7 @@ from casework import queries
 from casework.errors import NotFound
 from casework.models import Case
 from casework.models.deadlines import Deadline
+from notifications.dispatcher import outbox_health
 from workflows.deadlines import bucket, feed_for_token, new_feed_token, open_deadlines, revoke_feed
 from workflows.sweep import health
 
@@ -53,6 +54,10 @@ class HealthOut(msgspec.Struct):
     last_sweep_at: datetime | None
     due_unfired: int
     failed_deadlines: int
+    # The email outbox: pending and due now (a growing number means mail is not going out),
+    # and given up on (each needs a person to look at it).
+    outbox_due: int = 0
+    outbox_failed: int = 0
 
 
 def _out(deadline: Deadline, case: Case) -> DeadlineOut:
@@ -153,4 +158,13 @@ def service_health(request: Request) -> HealthOut:
     found = services(request)
     with found.session_factory() as session:
         figures = health(session, found.clock)
-    return HealthOut("ok", "ok", figures.last_sweep_at, figures.due_unfired, figures.failed)
+        mail = outbox_health(session, found.clock)
+    return HealthOut(
+        "ok",
+        "ok",
+        figures.last_sweep_at,
+        figures.due_unfired,
+        figures.failed,
+        mail.due,
+        mail.failed,
+    )

@@ -14,7 +14,9 @@ from casework.models.cases import (
 from casework.models.deadlines import CalendarFeed, Deadline, SchedulerHeartbeat
 from casework.models.flags import CaseProposal, PupilFlag
 from casework.models.imports import ApiToken, ImportBatch, PupilUpnChange
+from casework.models.letters import Letter
 from casework.models.organisation import LocalAuthority, School, User, UserSchool
+from casework.models.outbox import OutboxEvent, OutboxMessage
 from casework.models.penalties import (
     LeaveDecision,
     LeaveRequest,
@@ -25,6 +27,7 @@ from casework.models.penalties import (
     PenaltyPayment,
     PriorPenaltyNotice,
 )
+from casework.models.preferences import NotificationPreference
 from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
 from casework.models.registers import MarkAmendment, RegisterYear
 
@@ -46,8 +49,12 @@ __all__ = [
     "LaCalendarYear",
     "LeaveDecision",
     "LeaveRequest",
+    "Letter",
     "LocalAuthority",
     "MarkAmendment",
+    "NotificationPreference",
+    "OutboxEvent",
+    "OutboxMessage",
     "PenaltyNotice",
     "PenaltyNoticeEnquiry",
     "PenaltyNoticeRequest",

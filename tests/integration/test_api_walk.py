@@ -258,6 +258,9 @@ def test_a_case_walks_from_expect_to_enforce_and_the_events_tell_the_story(clien
         ("referred", None),
         ("referral_accepted", None),
         ("notice_to_improve_issued", None),
+        # One Notice to Improve letter to each parent with parental responsibility.
+        ("letter_sent", None),
+        ("letter_sent", None),
         ("approval_requested", None),
         ("approval_decided", None),
         ("stage_changed", "enforce"),

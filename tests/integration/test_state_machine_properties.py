@@ -378,9 +378,14 @@ def run_step(step, ctx: Context, case_id: int, before: Snapshot) -> str:
 
 
 def check_change(change: str, step, before: Snapshot, after: Snapshot, users, now) -> None:
-    """An accepted change: exactly one new event, by the actor, now, and a higher version."""
-    assert len(after.events) == len(before.events) + 1
-    new = after.events[-1]
+    """An accepted change: exactly one new event, by the actor, now, and a higher version
+    (issuing a Notice to Improve is followed by one letter_sent event per parent)."""
+    added = after.events[len(before.events) :]
+    letters = 2 if change == "trigger" and step.trigger == "issue_notice_to_improve" else 0
+    assert len(added) == 1 + letters  # the Ashdown parents both have parental responsibility
+    for letter in added[1:]:
+        assert letter.kind == EventKind.LETTER_SENT and letter.actor_id == users[step.actor]
+    new = added[0]
     assert new.actor_id == users[step.actor]
     assert new.occurred_at == now
     assert after.version > before.version

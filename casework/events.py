@@ -1,4 +1,7 @@
-"""Appending to a case's chronology, by a person or by the system (the scheduler)."""
+"""Appending to a case's chronology, by a person or by the system (the scheduler, the outbox).
+
+In `casework` so both `workflows` and `notifications` append events without importing each
+other (DESIGN.md: `notifications -> casework` only)."""
 
 from __future__ import annotations
 

@@ -430,11 +430,17 @@ def _email_context(data: Mapping[str, Any], kind: LetterKind) -> dict[str, Any]:
 
 
 def _parents(ctx: Context, case: Case) -> list[tuple[PupilContact, Contact]]:
-    links = ctx.session.scalars(
+    recorded = ctx.session.scalars(
         select(PupilContact)
-        .where(PupilContact.pupil_id == case.pupil_id, PupilContact.parental_responsibility)
+        .where(PupilContact.pupil_id == case.pupil_id)
         .order_by(PupilContact.priority, PupilContact.contact_id)
     ).all()
+    links = [link for link in recorded if link.parental_responsibility]
+    if not links and recorded:
+        # A "parent" for attendance includes anyone who has care of the child (s576 Education
+        # Act 1996): a looked-after child's carer gets the letter when nobody holds PR here.
+        first = recorded[0].priority
+        links = [link for link in recorded if link.priority == first]
     if not links:
         raise InvalidInput.one(
             "parents",

@@ -106,6 +106,25 @@ def test_two_parents_get_two_letters_each_addressed_separately(context, db):
     assert hashlib.sha256(dana.html.encode()).hexdigest() == dana.html_sha256
 
 
+def test_a_carer_without_parental_responsibility_gets_the_letter_when_nobody_holds_it(context, db):
+    # A looked-after child's foster carer has care of the child (a "parent" for attendance,
+    # s576 Education Act 1996) but not parental responsibility: the letter goes to the first
+    # contact rather than being refused.
+    with db.factory() as session:
+        links = session.scalars(
+            select(PupilContact).where(PupilContact.pupil_id == db.world.pupil_oak)
+        ).all()
+        for link in links:
+            link.parental_responsibility = False
+        [first, second] = sorted(links, key=lambda link: link.contact_id)
+        first.priority, second.priority = 1, 2
+        session.commit()
+        carer = first.contact_id
+    case_id = open_at_school(context, db)
+    [letter] = sent(context, db, case_id, "first_day_absence")
+    assert letter.contact_id == carer
+
+
 def test_email_where_the_parent_has_one_else_print(context, db):
     change_contact(db, "Evan", email=None)
     case_id = open_at_school(context, db)

@@ -151,24 +151,34 @@ def supervisor_approval(facts: CaseFacts, move: Move) -> str | None:
     return f"a manager must approve the move to {_label(move.dest)} first"
 
 
-def best_threshold_window(facts: CaseFacts) -> list[ListedSession]:
-    """The largest set of listed counted sessions within one rolling school-week window."""
-    rules = facts.profile.notice_to_improve
-    counted = sorted(
-        (s for s in facts.given.sessions if s.code in rules.counted_codes),
-        key=lambda s: (s.day, s.session),
-    )
+def best_window(
+    sessions: list[ListedSession] | tuple[ListedSession, ...],
+    calendar,
+    school_weeks: int,
+    codes: tuple[str, ...] | list[str],
+) -> list[ListedSession]:
+    """The most sessions with ``codes`` inside any rolling run of ``school_weeks`` school weeks
+    (a school week is any week with at least one session; RULES.md §2.1). Shared by the Notice
+    to Improve guard and the penalty-notice checks."""
+    counted = sorted((s for s in sessions if s.code in codes), key=lambda s: (s.day, s.session))
     best: list[ListedSession] = []
     for i, first in enumerate(counted):
         window = [
             s
             for s in counted[i:]
-            if school_weeks_spanned(facts.calendar, first.day, s.day)
-            <= rules.threshold_school_weeks
+            if school_weeks_spanned(calendar, first.day, s.day) <= school_weeks
         ]
         if len(window) > len(best):
             best = window
     return best
+
+
+def best_threshold_window(facts: CaseFacts) -> list[ListedSession]:
+    """The largest set of listed counted sessions within one rolling school-week window."""
+    rules = facts.profile.notice_to_improve
+    return best_window(
+        facts.given.sessions, facts.calendar, rules.threshold_school_weeks, rules.counted_codes
+    )
 
 
 def threshold_sessions(facts: CaseFacts) -> tuple[list[ListedSession], str]:

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from casework.durations import SchoolCalendar, WeekdayCalendar, add, school_weeks_spanned
+from casework.durations import SchoolCalendar, WeekdayCalendar, add
 from casework.errors import UnmetGuard
 from casework.school_age import explain as school_age_refusal
 from config.profiles import PenaltyNoticeRules
 from workflows.facts import InterventionFact, ListedSession
-from workflows.guards import long_date
+from workflows.guards import best_window, long_date
 
 
 class NoticeReason(StrEnum):
@@ -203,27 +203,6 @@ def place_in_limit(
 
 
 # --- the threshold ----------------------------------------------------------------------------
-
-
-def best_window(
-    sessions: list[ListedSession] | tuple[ListedSession, ...],
-    calendar: SchoolCalendar,
-    school_weeks: int,
-    codes: tuple[str, ...] | list[str],
-) -> list[ListedSession]:
-    """The most sessions with ``codes`` inside any rolling run of ``school_weeks`` school weeks
-    (a school week is any week with at least one session; RULES.md §2.1)."""
-    counted = sorted((s for s in sessions if s.code in codes), key=lambda s: (s.day, s.session))
-    best: list[ListedSession] = []
-    for i, first in enumerate(counted):
-        window = [
-            s
-            for s in counted[i:]
-            if school_weeks_spanned(calendar, first.day, s.day) <= school_weeks
-        ]
-        if len(window) > len(best):
-            best = window
-    return best
 
 
 @dataclass(frozen=True)

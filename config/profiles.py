@@ -221,6 +221,9 @@ class ClockRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     start_offset: DurationSpec | None = None
     # A new start replaces a pending clock of the same kind (a second AIM resets the review).
     rearm: bool = True
+    # Remind this many calendar days ahead instead of the profile's school days: a court's time
+    # limit runs through the holidays, and a month's warning is what lets a case be prepared.
+    remind_days_before: Annotated[int, msgspec.Meta(ge=1)] | None = None
     enabled: bool = True
 
 

@@ -97,6 +97,13 @@ def reminder_wording(kind: str, label: str, due_on: date, school_days: int) -> W
                 f"The 28 days to pay the penalty notice end on {when}. If it is still unpaid, "
                 "decide whether to prosecute or withdraw the notice.",
             )
+        case "prosecution_limit":
+            return Wording(
+                "Prosecution time limit approaching",
+                f"The six months to lay an information for the absence this case relies on "
+                f"end on {when} (Magistrates' Courts Act 1980 s127). After that day no "
+                "prosecution for that period is possible: prepare the pre-court pack now.",
+            )
     return Wording(f"{label}: due {when}", f"{label} is due in {days}, on {when}.")
 
 
@@ -107,6 +114,12 @@ def passed_wording(kind: str, label: str, due_on: date) -> Wording:
             "Penalty notice unpaid at day 28: decision due",
             f"The 28 days to pay the penalty notice ended on {when} and no payment is "
             "recorded. Decide whether to prosecute or withdraw the notice.",
+        )
+    if kind == "prosecution_limit":
+        return Wording(
+            "Prosecution time limit passed",
+            f"The six months to lay an information for the absence this case relied on ended "
+            f"on {when}. No prosecution for that period is possible now; record the outcome.",
         )
     if kind == "notice_to_improve_expiry":
         return Wording(

@@ -136,7 +136,11 @@ def _arm(
             how = f"the date set by the record that started it ({starter.replace('_', ' ')})"
         else:
             raise ValueError(f"clock {kind} has no period and its start gave no date")
-        remind_on = school_days_before(calendar, due_on, ctx.profile.reminder_school_days)
+        remind_on = (
+            due_on - timedelta(days=rule.remind_days_before)
+            if rule.remind_days_before is not None
+            else school_days_before(calendar, due_on, ctx.profile.reminder_school_days)
+        )
     except OutsideCalendar as exc:
         # Only a date outside every year the LA's pattern covers gets here: refuse the change
         # (422, nothing written) rather than arm a clock counted on a guess.

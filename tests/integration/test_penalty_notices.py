@@ -27,9 +27,11 @@ from casework.errors import (
     TransitionRefused,
 )
 from casework.models import (
+    Case,
     CaseEvent,
     Contact,
     Deadline,
+    OutboxMessage,
     PenaltyNotice,
     PenaltyNoticeSession,
     PupilContact,
@@ -66,6 +68,7 @@ from workflows.penalties.requests import (
     make_request,
     request_for,
 )
+from workflows.sweep import sweep
 
 NOV_4 = date(2024, 11, 4)  # Mon: S1, the week of 4 Nov 2024
 NOV_18 = date(2024, 11, 18)  # Mon: the week of 18 Nov 2024
@@ -498,6 +501,30 @@ def test_prosecution_only_after_the_payment_period_and_the_notice_still_counts(c
     decided = decide_prosecution(ctx, first.id, "unpaid; file prepared for the magistrates")
     ctx.commit()
     assert (decided.status, decided.prosecution_decided_on) == ("prosecution", date(2024, 12, 12))
+    # The day-28 clock stops; the court's time limit starts: six calendar months from the last
+    # absence relied on (Fri 8 Nov 2024 -> Thu 8 May 2025), reminded 28 days ahead (10 April).
+    with db.factory() as session:
+        clocks = {
+            d.kind: d for d in session.scalars(select(Deadline).where(Deadline.case_id == case_id))
+        }
+    assert clocks["penalty_notice_unpaid"].status == "cancelled"
+    limit = clocks["prosecution_limit"]
+    assert (limit.status, limit.due_on, limit.remind_on) == (
+        "pending",
+        date(2025, 5, 8),
+        date(2025, 4, 10),
+    )
+    assert limit.details["subject"] == f"penalty_notice:{first.id}"
+    # Four weeks before the limit, in the Easter holidays, the case's owner is emailed.
+    at(clock, date(2025, 4, 10))
+    assert sweep(db.factory, clock).reminded == 1
+    with db.factory() as session:
+        [email] = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "deadline_reminder")
+        ).all()
+        owner = session.get(Case, case_id).owner
+    assert email.subject.endswith("Prosecution time limit approaching")
+    assert email.to_address == owner.email and "8 May 2025" in email.context["headline"]
 
     # A later notice to Dana for Amelia is her second: the prosecuted one counts.
     at(clock, date(2025, 1, 20))
@@ -665,9 +692,11 @@ def test_every_step_writes_one_case_event(context, db, clock):
     assert (drafted.kind, drafted.data["notice"]) == ("penalty_notice_drafted", dana.reference)
 
     issue(context, dana.id, date(2024, 11, 12))
-    [issued] = new_events()
+    # Issuing is one step; the notice itself is then made as a letter (its own exhibit event).
+    [issued, served] = new_events()
     assert (issued.kind, issued.data["notice"]) == ("penalty_notice_issued", dana.reference)
     assert issued.data["pay_by"] == "2024-12-11"
+    assert served.kind == "letter_sent" and served.data["delivery"] == "print"
 
     withdraw(context, dana.id, "wrong_address")
     [withdrawn] = new_events()
@@ -690,7 +719,11 @@ def test_every_step_writes_one_case_event(context, db, clock):
     at(clock, date(2024, 11, 20))
     [evan] = draft(context, db, case_id, week(NOV_4), "Evan")
     issue(context, evan.id, date(2024, 11, 20))
-    assert [e.kind for e in new_events()] == ["penalty_notice_drafted", "penalty_notice_issued"]
+    assert [e.kind for e in new_events()] == [
+        "penalty_notice_drafted",
+        "penalty_notice_issued",
+        "letter_sent",
+    ]
     pay(context, evan.id, date(2024, 11, 20), 8000)
     [paid] = new_events()
     assert (paid.kind, paid.data["notice"], paid.data["amount_pence"]) == (
@@ -710,6 +743,8 @@ def test_every_step_writes_one_case_event(context, db, clock):
     _, [dana2, evan2] = issue_from_request(ctx, second.id, IssueFromRequest(date(2025, 1, 20)))
     ctx.commit()
     assert sorted(e.kind for e in new_events()) == [
+        "letter_sent",
+        "letter_sent",
         "penalty_notice_drafted",
         "penalty_notice_drafted",
         "penalty_notice_issued",

@@ -20,6 +20,7 @@ DUE = date(2024, 12, 11)
         ("aim_review", "AIM review due in 2 school days"),
         ("notice_to_improve_expiry", "Notice to Improve expiring"),
         ("penalty_notice_unpaid", "Penalty notice unpaid at day 28: decision due"),
+        ("prosecution_limit", "Prosecution time limit approaching"),
         ("level_2_cap", "Level 2 not beyond one half term: due Wed 11 Dec 2024"),
     ],
 )
@@ -33,6 +34,9 @@ def test_one_school_day_is_singular_and_a_passed_deadline_says_overdue():
     assert passed_wording("aim_review", "AIM review", DUE).subject == "Overdue: AIM review"
     unpaid = passed_wording("penalty_notice_unpaid", "x", DUE)
     assert "prosecute or withdraw" in unpaid.headline
+    limit = reminder_wording("prosecution_limit", "x", DUE, 2)
+    assert "end on Wed 11 Dec 2024" in limit.headline and "s127" in limit.headline
+    assert "No prosecution" in passed_wording("prosecution_limit", "x", DUE).headline
 
 
 def test_a_pupil_is_named_by_initials_of_the_names_they_are_known_by():

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.analytics.timeline import load_timeline
 from casework.calendars import OutsideCalendar
-from casework.durations import sessions_on
+from casework.durations import add_months, sessions_on
 from casework.errors import Conflict, FieldProblem, InvalidInput, NotFound, NoticeRefused
 from casework.models import (
     Case,
@@ -36,6 +36,7 @@ from workflows.clocks import on_happenings, with_clocks
 from workflows.context import Context
 from workflows.facts import InterventionFact, ListedSession
 from workflows.guards import long_date
+from workflows.letters import send_penalty_notice_letter
 from workflows.penalties.rules import (
     OUTSTANDING,
     RELEASES_SESSIONS,
@@ -61,6 +62,8 @@ OFFICERS = (Role.STATUTORY_OFFICER, Role.LA_MANAGER)
 POSTING_AHEAD_DAYS = 7
 POSTING_BEHIND_DAYS = 14
 REFERENCE_ATTEMPTS = 5
+# Magistrates' Courts Act 1980 s127: an information for a summary offence within six months.
+PROSECUTION_LIMIT_MONTHS = 6
 
 
 def subject(notice: PenaltyNotice) -> str:
@@ -673,6 +676,9 @@ def issue_notice(
         ),
     )
     ctx.session.flush()
+    # The notice itself, served by post: stored as a case exhibit and queued for the school's
+    # print batch in this transaction, so an issued notice always has its letter.
+    send_penalty_notice_letter(ctx, notice.id)
     return notice
 
 
@@ -910,6 +916,7 @@ def decide_prosecution(
         notice.case,
         ["penalty_notice:prosecution_decided"],
         ctx.today(),
+        due=prosecution_limit(ctx, notice),
         subject=subject(notice),
     )
     ctx.record(
@@ -928,6 +935,13 @@ def decide_prosecution(
     )
     ctx.session.flush()
     return notice
+
+
+def prosecution_limit(ctx: Context, notice: PenaltyNotice) -> date:
+    """The last day to lay an information for the absence a notice relied on: six calendar
+    months from its last session (RULES.md §4.4, the start [UNCONFIRMED])."""
+    last = max(s.day for s in _notice_sessions(ctx, notice))
+    return add_months(last, PROSECUTION_LIMIT_MONTHS)
 
 
 def outstanding_on_case(ctx: Context, case_id: int) -> list[str]:

@@ -36,7 +36,7 @@ from casework.vocabulary import EventKind
 from config.profiles import MailIdentity
 from config.settings import mail_settings
 from notifications.compose import AttachedFile, compose
-from notifications.outbox import render_context, sender_identity
+from notifications.outbox import profile_key, render_context, sender_identity
 from notifications.rendering import render_email
 from notifications.senders import DeliveryError, Sender
 
@@ -146,6 +146,7 @@ class _Pass:
         self.max_attempts = max_attempts
         self.report = DispatchReport()
         self._identities: dict[int, MailIdentity] = {}
+        self._profile_keys: dict[int, str] = {}
 
     async def run(self) -> DispatchReport:
         after: tuple[datetime, int] | None = None
@@ -243,14 +244,19 @@ class _Pass:
             self._mark_sent(token, row)
 
     def _compose(self, row: Claimed) -> EmailMessage:
-        body = render_email(row.template, render_context(row.context, row.subject))
         identity = self._identities.get(row.la_id)
         files: list[AttachedFile] = []
         if identity is None or row.attachment_ids:
             with self.factory() as session:
                 if identity is None:
+                    self._profile_keys[row.la_id] = profile_key(session, row.la_id)
                     identity = self._identities[row.la_id] = sender_identity(session, row.la_id)
                 files = _attachments(session, row.attachment_ids)
+        body = render_email(
+            row.template,
+            render_context(row.context, row.subject),
+            self._profile_keys[row.la_id],
+        )
         return compose(
             message_id=row.message_id,
             created_at=row.created_at,

@@ -58,7 +58,7 @@ def enqueue(
     address = checked_address("to_address", to_address)
     stored = _as_json(context)
     # Rendered once now, from exactly what will be stored, so a missing field fails here.
-    render_email(template, render_context(stored, subject))
+    render_email(template, render_context(stored, subject), profile_key(session, la_id))
     if case_id is not None:
         case_la = session.scalar(select(Case.la_id).where(Case.id == case_id))
         if case_la != la_id:
@@ -100,12 +100,17 @@ def render_context(context: Mapping[str, Any], subject: str) -> dict[str, Any]:
     return {**context, "subject": subject}
 
 
+def profile_key(session: Session, la_id: int) -> str:
+    """The LA's profile: its rules, its sender identity and its own wording."""
+    key = session.scalar(select(LocalAuthority.profile).where(LocalAuthority.id == la_id))
+    if key is None:
+        raise InvalidInput.one("la_id", la_id, "no such local authority")
+    return key
+
+
 def sender_identity(session: Session, la_id: int) -> MailIdentity:
     """The LA's ``[mail]`` profile table: who its emails come from."""
-    la = session.get(LocalAuthority, la_id)
-    if la is None:
-        raise InvalidInput.one("la_id", la_id, "no such local authority")
-    return load_profile(la.profile).mail
+    return load_profile(profile_key(session, la_id)).mail
 
 
 def retry(session: Session, message_id: int, actor: Actor, now: datetime) -> OutboxMessage:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from notifications.overrides import search_path
+
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "letters/penalty_notice.html"
 
@@ -146,12 +148,17 @@ def _lookup(table: dict[str, str], what: str) -> Callable[[str], str]:
     return look
 
 
+def environment(profile_key: str | None = None) -> Environment:
+    """The Jinja environment for notices, the LA profile's own wording first: autoescaped
+    (names come from parents and schools) and strict, so a misspelt variable fails the render
+    instead of printing nothing."""
+    return _environment(tuple(search_path(profile_key)))
+
+
 @cache
-def environment() -> Environment:
-    """The one Jinja environment for notices: autoescaped (names come from parents and schools)
-    and strict, so a misspelt variable fails the render instead of printing nothing."""
+def _environment(directories: tuple[Path, ...]) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(directories),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -165,13 +172,13 @@ def environment() -> Environment:
     return env
 
 
-def render_penalty_notice(contents: PenaltyNoticeContents) -> str:
+def render_penalty_notice(contents: PenaltyNoticeContents, profile_key: str | None = None) -> str:
     """The notice as a standalone printable HTML document. Does not validate: call
     `check_complete` first (and `missing_elements` on the result) before sending."""
     # The template has wording for a first and a second notice only; a third is not a notice.
     if contents.ordinal not in (1, 2):
         raise ValueError(f"a penalty notice is a first or a second, not {contents.ordinal}")
-    return environment().get_template(TEMPLATE_NAME).render(notice=contents)
+    return environment(profile_key).get_template(TEMPLATE_NAME).render(notice=contents)
 
 
 # HTML elements that never have an end tag: they must not be pushed on the open-element stack.

@@ -1,7 +1,8 @@
 """Email templates: one Jinja2 environment, strict about missing fields, escaping HTML.
 
 An email named ``NAME`` is two files under ``notifications/templates/email/``: ``NAME.txt``
-(the plain-text part) and ``NAME.html`` (the HTML part). Both render from one context. A field
+(the plain-text part) and ``NAME.html`` (the HTML part). Both render from one context. An LA
+profile may replace either with its own wording (notifications/overrides.py). A field
 the context lacks raises ``MissingField`` naming the template and the field (StrictUndefined):
 nothing half-filled is ever queued or sent.
 """
@@ -25,7 +26,8 @@ from jinja2 import (
     select_autoescape,
 )
 
-TEMPLATES = Path(__file__).parent / "templates"
+from notifications.overrides import search_path
+
 EMAIL_DIR = "email"
 _NAME = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
 _MISSING = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
@@ -54,10 +56,15 @@ class RenderedEmail:
     html: str
 
 
+def environment(profile_key: str | None = None) -> Environment:
+    """The environment for one LA profile: its own wording first (notifications/overrides.py)."""
+    return _environment(tuple(search_path(profile_key)))
+
+
 @cache
-def environment() -> Environment:
+def _environment(directories: tuple[Path, ...]) -> Environment:
     return Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(directories),
         undefined=StrictUndefined,
         # HTML parts are escaped; the text part is plain text and must not be.
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
@@ -67,19 +74,23 @@ def environment() -> Environment:
     )
 
 
-def render_email(template: str, context: Mapping[str, Any]) -> RenderedEmail:
-    """Both parts of the email ``template`` filled from ``context``."""
+def render_email(
+    template: str, context: Mapping[str, Any], profile_key: str | None = None
+) -> RenderedEmail:
+    """Both parts of the email ``template`` filled from ``context``, in the wording of the LA
+    profile ``profile_key`` where it has its own."""
     if not _NAME.match(template):
         raise EmailTemplateError(template, "a template name is lower-case words and slashes")
-    text = _render(template, "txt", context)
-    html = _render(template, "html", context)
+    env = environment(profile_key)
+    text = _render(env, template, "txt", context)
+    html = _render(env, template, "html", context)
     return RenderedEmail(text, html)
 
 
-def _render(template: str, extension: str, context: Mapping[str, Any]) -> str:
+def _render(env: Environment, template: str, extension: str, context: Mapping[str, Any]) -> str:
     path = f"{EMAIL_DIR}/{template}.{extension}"
     try:
-        return environment().get_template(path).render(context)
+        return env.get_template(path).render(context)
     except UndefinedError as exc:
         message = exc.message or "undefined"
         found = _MISSING.search(message)

@@ -25,8 +25,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from casework.analytics.flags import PERSISTENT, SEVERE, THRESHOLD, flag_titles
+from casework.calendars import OutsideCalendar, TermCalendar
 from casework.calendars.model import long_date
+from casework.calendars.store import school_calendar
 from casework.clock import Clock, today
+from casework.durations import is_school_week, monday_of
 from casework.models import (
     Case,
     CaseProposal,
@@ -68,6 +71,8 @@ class DigestReport:
     nothing_to_say: int = 0
     opted_out: int = 0
     already_sent: int = 0
+    # Schools on holiday that week: no school day, so no weekly digest (their leads are away).
+    not_in_term: int = 0
 
 
 def _deadline_item(deadline: Deadline, case: Case, with_owner: bool) -> dict[str, Any]:
@@ -238,9 +243,12 @@ def queue_daily_digests(session: Session, clock: Clock, day: date) -> DigestRepo
 
 
 def weekly_school_content(
-    session: Session, school: School, day: date, reader: str
+    session: Session, school: School, day: date, reader: str, since: date | None = None
 ) -> dict[str, Any] | None:
-    """The school's weekly digest for the week starting ``day``; None when there is nothing."""
+    """The school's weekly digest for the week starting ``day``; None when there is nothing.
+    New threshold flags are those raised from ``since`` (the last summary's Monday)."""
+    if since is None:
+        since = _last_summary(school_calendar(session, school), day)
     profile = _profile(session, school.la_id)
     scope = Scope(0, Role.SCHOOL_STAFF, school.la_id, frozenset({school.id}), ())
     week_end = day + timedelta(days=6)
@@ -274,8 +282,8 @@ def weekly_school_content(
             ],
         ),
         _section(
-            "Threshold flags raised in the past week",
-            _new_flags(session, scope, day - timedelta(days=7), day, titles, only=(THRESHOLD,)),
+            "Threshold flags raised since the last weekly summary",
+            _new_flags(session, scope, since, day, titles, only=(THRESHOLD,)),
         ),
     ]
     if not any(section["items"] for section in sections):
@@ -292,7 +300,8 @@ def weekly_school_content(
 
 
 def queue_weekly_digests(session: Session, clock: Clock, day: date) -> DigestReport:
-    """Queue every school's weekly digest for the week beginning ``day``."""
+    """Queue every school's weekly digest for the week beginning ``day`` (a Monday), for each
+    school with at least one school day that week on its own calendar."""
     report = DigestReport(day)
     staff: dict[int, list[User]] = defaultdict(list)
     for user, school_id in session.execute(
@@ -303,6 +312,10 @@ def queue_weekly_digests(session: Session, clock: Clock, day: date) -> DigestRep
     ):
         staff[school_id].append(user)
     for school in session.scalars(select(School).order_by(School.id)):
+        calendar = school_calendar(session, school)
+        if not _in_term(calendar, day):
+            report.not_in_term += 1
+            continue
         readers: list[tuple[str, str, int | None, str]] = [
             (str(u.id), u.email, u.id, u.full_name) for u in staff.get(school.id, [])
         ]
@@ -319,7 +332,12 @@ def queue_weekly_digests(session: Session, clock: Clock, day: date) -> DigestRep
                 report.opted_out += 1
                 continue
             if content_by_reader is None:
-                content_by_reader = weekly_school_content(session, school, day, name) or {}
+                content_by_reader = (
+                    weekly_school_content(
+                        session, school, day, name, since=_last_summary(calendar, day)
+                    )
+                    or {}
+                )
             if not content_by_reader:
                 report.nothing_to_say += 1
                 continue
@@ -353,11 +371,32 @@ def send_daily_digests(
     return report
 
 
+def _last_summary(calendar: TermCalendar, monday: date) -> date:
+    """The Monday of the school's last week in term before ``monday``: its last weekly summary,
+    so flags raised over a holiday are news in the first week back."""
+    previous = monday - timedelta(days=7)
+    for _ in range(8):  # no English school holiday runs past seven weeks
+        if _in_term(calendar, previous):
+            return previous
+        previous -= timedelta(days=7)
+    return monday - timedelta(days=7)
+
+
+def _in_term(calendar: TermCalendar, monday: date) -> bool:
+    try:
+        return is_school_week(calendar, monday)
+    except OutsideCalendar:
+        # No calendar reaches that far: send rather than fall silent.
+        return True
+
+
 def send_weekly_digests(
     factory: sessionmaker[Session], clock: Clock, day: date | None = None
 ) -> DigestReport:
+    """This week's digests: keyed by the week's Monday, so a run on any day of the week (the
+    scheduler's start-up catch-up, say) queues only what Monday's run has not."""
     with factory() as session:
-        report = queue_weekly_digests(session, clock, day or today(clock))
+        report = queue_weekly_digests(session, clock, monday_of(day or today(clock)))
         session.commit()
     return report
 

@@ -126,9 +126,10 @@ def _digest_job(factory: sessionmaker[Session], clock: Clock, which: str) -> Non
         )
         return
     log.info(
-        "%s digests for %s: %d queued, %d with nothing to say, %d opted out, %d already queued",
+        "%s digests for %s: %d queued, %d with nothing to say, %d opted out, %d already queued, "
+        "%d schools not in term",
         which, report.day, report.queued, report.nothing_to_say, report.opted_out,
-        report.already_sent,
+        report.already_sent, report.not_in_term,
     )  # fmt: skip
 
 
@@ -197,9 +198,10 @@ def configure(
         max_instances=1,
     )
     # The digests: each keyed by reader and day, so a late or repeated run queues nothing twice.
-    # The daily one also runs at start-up (after the first sweep), so a day the process was
-    # down at 07:00 is caught up. The termly targeting support meeting invitations: the second
-    # Monday of September, January and April (``workflows.reminders.TSM_AT``), keyed by term.
+    # The daily and weekly ones also run at start-up (after the first sweep), so a day or a
+    # Monday the process was down at 07:00 is caught up (the weekly one keyed by its Monday).
+    # The termly targeting support meeting invitations: the second Monday of September, January
+    # and April (``workflows.reminders.TSM_AT``), keyed by term.
     from workflows.reminders import TSM_AT
 
     for which, job_id, at in (
@@ -208,7 +210,7 @@ def configure(
         ("tsm", "tsm_invitations", TSM_AT),
     ):
         at_start = {}
-        if which == "daily":
+        if which in ("daily", "weekly"):
             at_start["next_run_time"] = datetime.now(UTC) + timedelta(seconds=DIGEST_DELAY_SECONDS)
         scheduler.add_job(
             _digest_job,

@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, UndefinedError
 
 from casework.errors import InvalidInput
 from notifications.letters.kinds import LetterKind
-from notifications.penalty_notice import CODE_MEANINGS, SESSION_NAMES, TEMPLATES, long_date, money
+from notifications.overrides import search_path
+from notifications.penalty_notice import CODE_MEANINGS, SESSION_NAMES, long_date, money
 
 _MISSING = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -75,10 +77,15 @@ def _strict(function):
     return filtered
 
 
+def environment(profile_key: str | None = None) -> Environment:
+    """The environment for one LA profile: its own wording first (notifications/overrides.py)."""
+    return _environment(tuple(search_path(profile_key)))
+
+
 @cache
-def environment() -> Environment:
+def _environment(directories: tuple[Path, ...]) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(directories),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -97,10 +104,13 @@ def environment() -> Environment:
     return env
 
 
-def render_letter(kind: LetterKind, letter: Mapping[str, Any]) -> str:
-    """The letter as a standalone HTML document, or InvalidInput naming the missing field."""
+def render_letter(
+    kind: LetterKind, letter: Mapping[str, Any], profile_key: str | None = None
+) -> str:
+    """The letter as a standalone HTML document in the wording of the LA profile
+    ``profile_key`` where it has its own, or InvalidInput naming the missing field."""
     try:
-        return environment().get_template(kind.template).render(letter=letter)
+        return environment(profile_key).get_template(kind.template).render(letter=letter)
     except UndefinedError as exc:
         message = exc.message or "undefined"
         found = _MISSING.search(message)

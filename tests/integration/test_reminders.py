@@ -6,7 +6,7 @@ PostgreSQL. The rendered emails are compared with golden files under ``tests/gol
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -365,6 +365,24 @@ def test_each_schools_weekly_digest_shows_only_its_own_pupils(context, db, clock
     golden("digest_weekly_school", hill)
     assert report.queued == 2
     assert send_weekly_digests(db.factory, clock).queued == 0
+    # A run later in the week (the scheduler starting on a Wednesday) is this week's digest,
+    # keyed by its Monday: nothing more is queued.
+    again = send_weekly_digests(db.factory, clock, date(2024, 11, 27))
+    assert (again.day, again.queued, again.already_sent) == (monday, 0, 2)
+
+
+def test_no_weekly_digest_goes_to_a_school_in_its_holidays(db, clock):
+    flag(db, db.world.pupil_hill, db.world.hillcrest, THRESHOLD, date(2024, 12, 19))
+    # Mon 23 Dec 2024: the Christmas holidays, no school day that week at any school.
+    at(clock, date(2024, 12, 23))
+    with db.factory() as session:
+        schools = len(session.scalars(select(School)).all())
+    report = send_weekly_digests(db.factory, clock)
+    assert (report.queued, report.not_in_term) == (0, schools)
+    assert messages(db, kind="digest_weekly") == []
+    # Back in term on Mon 6 Jan 2025, the flag is still news to Hillcrest's lead.
+    at(clock, date(2025, 1, 6))
+    assert send_weekly_digests(db.factory, clock).queued >= 1
 
 
 def test_my_notification_choices_over_the_api(client_as):
@@ -400,6 +418,8 @@ def test_the_scheduler_queues_digests_at_seven_uk_time(db, clock):
     assert (daily["hour"], daily["minute"], daily["day_of_week"]) == ("7", "0", "*")
     assert {f.name: str(f) for f in weekly.trigger.fields}["day_of_week"] == "mon"
     assert str(weekly.trigger.timezone) == "Europe/London"
+    # Both digests also run shortly after start-up, catching up a missed 07:00.
+    assert weekly.next_run_time < datetime.now(UTC) + timedelta(minutes=5)
     tsm = {f.name: str(f) for f in scheduler.get_job("tsm_invitations").trigger.fields}
     assert (tsm["month"], tsm["day"], tsm["day_of_week"]) == ("1,4,9", "8-14", "mon")
     flag(db, db.world.pupil_oak, db.world.oakfield, PERSISTENT, date(2024, 11, 19))

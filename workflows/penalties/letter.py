@@ -70,4 +70,4 @@ def notice_html(ctx: Context, notice_id: int) -> str:
     problems = check_complete(contents)
     if problems:
         raise ValueError("; ".join(problems))
-    return render_penalty_notice(contents)
+    return render_penalty_notice(contents, ctx.profile.key)

@@ -101,11 +101,15 @@ def render_context(context: Mapping[str, Any], subject: str) -> dict[str, Any]:
 
 
 def profile_key(session: Session, la_id: int) -> str:
-    """The LA's profile: its rules, its sender identity and its own wording."""
-    key = session.scalar(select(LocalAuthority.profile).where(LocalAuthority.id == la_id))
-    if key is None:
-        raise InvalidInput.one("la_id", la_id, "no such local authority")
-    return key
+    """The LA's profile: its rules, its sender identity and its own wording. Looked up once per
+    session (a sweep batch queues many messages for one LA)."""
+    known: dict[int, str] = session.info.setdefault("la_profile_keys", {})
+    if la_id not in known:
+        key = session.scalar(select(LocalAuthority.profile).where(LocalAuthority.id == la_id))
+        if key is None:
+            raise InvalidInput.one("la_id", la_id, "no such local authority")
+        known[la_id] = key
+    return known[la_id]
 
 
 def sender_identity(session: Session, la_id: int) -> MailIdentity:

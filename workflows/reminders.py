@@ -29,6 +29,7 @@ from casework.calendars import OutsideCalendar, TermCalendar
 from casework.calendars.model import long_date
 from casework.calendars.store import school_calendar
 from casework.clock import Clock, today
+from casework.db import WRITE_INTENT
 from casework.durations import is_school_week, monday_of
 from casework.models import (
     Case,
@@ -366,6 +367,9 @@ def send_daily_digests(
     factory: sessionmaker[Session], clock: Clock, day: date | None = None
 ) -> DigestReport:
     with factory() as session:
+        # A writer from the start: on SQLite two digest runs (or a sweep) then queue for the
+        # lock instead of one failing when both try to write.
+        session.connection(execution_options={WRITE_INTENT: True})
         report = queue_daily_digests(session, clock, day or today(clock))
         session.commit()
     return report
@@ -396,6 +400,9 @@ def send_weekly_digests(
     """This week's digests: keyed by the week's Monday, so a run on any day of the week (the
     scheduler's start-up catch-up, say) queues only what Monday's run has not."""
     with factory() as session:
+        # A writer from the start: on SQLite two digest runs (or a sweep) then queue for the
+        # lock instead of one failing when both try to write.
+        session.connection(execution_options={WRITE_INTENT: True})
         report = queue_weekly_digests(session, clock, monday_of(day or today(clock)))
         session.commit()
     return report
@@ -511,6 +518,9 @@ def send_tsm_invitations(
     factory: sessionmaker[Session], clock: Clock, day: date | None = None
 ) -> DigestReport:
     with factory() as session:
+        # A writer from the start: on SQLite two digest runs (or a sweep) then queue for the
+        # lock instead of one failing when both try to write.
+        session.connection(execution_options={WRITE_INTENT: True})
         report = queue_tsm_invitations(session, clock, day or today(clock))
         session.commit()
     return report

@@ -191,3 +191,15 @@ class EventKind(StrEnum):
     # Letters to parents (workflows/letters.py): one per letter, naming its exhibit number.
     LETTER_SENT = "letter_sent"
     NOTE = "note"
+    # court packs (workflows/packs): the officer's test answers, each build, download and sign-off.
+    PACK_TESTS_RECORDED = "pack_tests_recorded"
+    PACK_BUILT = "pack_built"
+    PACK_DOWNLOADED = "pack_downloaded"
+    PACK_SIGNED_OFF = "pack_signed_off"
+
+
+def year_group(nc_year: int) -> str:
+    """How schools name a national curriculum year: "Reception", "Year 4" (nursery below)."""
+    if nc_year < 0:
+        return "Nursery"
+    return "Reception" if nc_year == 0 else f"Year {nc_year}"

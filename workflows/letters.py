@@ -35,12 +35,20 @@ from casework.models import (
     User,
 )
 from casework.models.letters import EMAIL, PRINT, Letter
-from casework.vocabulary import Engagement, EventKind, InterventionKind, InterventionOutcome, Role
+from casework.vocabulary import (
+    Engagement,
+    EventKind,
+    InterventionKind,
+    InterventionOutcome,
+    Role,
+    Stage,
+)
 from notifications.letters.fields import checked_extra
 from notifications.letters.kinds import KINDS, SIGNATORY, LetterKind, kind_named
 from notifications.letters.render import missing_elements, render_letter
 from workflows.context import Context
-from workflows.policy import CASEWORK_ROLES
+from workflows.interventions import RecordIntervention, record_intervention
+from workflows.policy import CASEWORK_ROLES, may_fire
 
 if TYPE_CHECKING:
     from notifications.pdf import RenderedPdf
@@ -81,6 +89,18 @@ OUTCOME_WORDS: dict[str, str] = {
     InterventionOutcome.NOT_IMPROVED: "attendance did not improve",
 }
 NOT_TAKEN_UP = {Engagement.DECLINED.value, Engagement.NOT_ENGAGED.value}
+# How staff name each kind in the chronology (the titles are the parent's headings).
+STAFF_NAMES: dict[str, str] = {
+    "first_day_absence": "First-day absence letter",
+    "concern_letter": "Concern letter",
+    "attendance_concern_meeting": "Attendance Concern Meeting invitation",
+    "aim_invitation": "AIM invitation",
+    "aim_action_plan": "AIM action plan letter",
+    "attendance_contract": "Attendance contract letter",
+    "notice_to_improve": "Notice to Improve letter",
+    "penalty_notice_warning": "Penalty notice warning letter",
+    "penalty_notice": "Penalty notice letter",
+}
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -147,7 +167,9 @@ def print_batch(ctx: Context, school_id: int, day: date) -> tuple[bytes, list[Le
 
 
 @dataclass
-class _Prepared:
+class PreparedLetter:
+    """One letter rendered and ready to store: what a preview shows and a send writes."""
+
     contact_id: int
     data: dict[str, Any]
     html: str
@@ -155,35 +177,78 @@ class _Prepared:
     delivery: str
     note: str | None
     email: str | None
+    # The record the letter belongs to (an AIM, a Notice to Improve), when its kind has one.
+    intervention_id: int | None = None
+
+    @property
+    def recipient_name(self) -> str:
+        return self.data["recipient"]["name"]
+
+    @property
+    def exhibit(self) -> int:
+        return self.data["exhibit"]
+
+
+def may_request(role: Role | str, letter_kind: LetterKind) -> str | None:
+    """Why a user of ``role`` may not ask for a letter of this kind, or None when they may."""
+    role = Role(role)
+    if letter_kind.by_action_only:
+        return f"a {letter_kind.title} letter is sent by its own action: " + (
+            "issuing the notice (case action issue_notice_to_improve)"
+            if letter_kind.key == "notice_to_improve"
+            else "issuing the penalty notice"
+        )
+    if role == Role.SCHOOL_STAFF and not letter_kind.school_may_send:
+        return f"only the LA's officers may send a {letter_kind.title} letter"
+    return None
+
+
+def requestable_kinds(role: Role | str) -> list[LetterKind]:
+    """The kinds a user of ``role`` may send on request, in the letter chain's order."""
+    role = Role(role)
+    if role not in CASEWORK_ROLES:
+        return []
+    return [k for k in KINDS.values() if may_request(role, k) is None]
+
+
+def _check_request(ctx: Context, kind: str) -> LetterKind:
+    letter_kind = kind_named(kind)
+    refusal = may_request(Role(ctx.actor.role), letter_kind)
+    if refusal:
+        raise Forbidden(refusal)
+    return letter_kind
 
 
 def request_letter(
     ctx: Context, case_id: int, kind: str, extra: Mapping[str, Any] | None = None
 ) -> list[Letter]:
-    """A letter someone asks for (the API): school staff send the school's letters, officers
-    any letter but those only their own case action sends (a Notice to Improve, a penalty
-    notice)."""
-    letter_kind = kind_named(kind)
-    role = Role(ctx.actor.role)
-    if letter_kind.by_action_only:
-        raise Forbidden(
-            f"a {letter_kind.title} letter is sent by its own action: "
-            + (
-                "issuing the notice (case action issue_notice_to_improve)"
-                if letter_kind.key == "notice_to_improve"
-                else "issuing the penalty notice"
-            )
-        )
-    if role == Role.SCHOOL_STAFF and not letter_kind.school_may_send:
-        raise Forbidden(f"only the LA's officers may send a {letter_kind.title} letter")
+    """A letter someone asks for (the API, the case page): school staff send the school's
+    letters, officers any letter but those only their own case action sends (a Notice to
+    Improve, a penalty notice)."""
+    _check_request(ctx, kind)
     return send_letter(ctx, case_id, kind, extra=extra)
 
 
-def send_letter(
-    ctx: Context, case_id: int, kind: str, *, extra: Mapping[str, Any] | None = None
-) -> list[Letter]:
-    """One letter of ``kind`` to each parent of the case's pupil with parental responsibility.
-    InvalidInput naming the field when something it needs is missing; nothing is written then."""
+def preview_letter(
+    ctx: Context, case_id: int, kind: str, extra: Mapping[str, Any] | None = None
+) -> list[PreparedLetter]:
+    """The letters ``request_letter`` would send, rendered but not stored: the same checks,
+    the same path, nothing written."""
+    _check_request(ctx, kind)
+    return prepare_letters(ctx, case_id, kind, extra, lock=False)
+
+
+def prepare_letters(
+    ctx: Context,
+    case_id: int,
+    kind: str,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    lock: bool = True,
+) -> list[PreparedLetter]:
+    """One letter of ``kind`` per parent of the case's pupil with parental responsibility,
+    rendered to HTML and PDF with the exhibit numbers they would take; nothing is written.
+    InvalidInput naming the field when something it needs is missing."""
     letter_kind = kind_named(kind)
     if Role(ctx.actor.role) not in CASEWORK_ROLES:
         raise Forbidden("only casework staff send letters to parents")
@@ -191,8 +256,9 @@ def send_letter(
         raise InvalidInput.one(
             "kind", kind, "a penalty notice letter is made from its notice when it is issued"
         )
-    # Locked (PostgreSQL): two letters sent at once get consecutive exhibit numbers.
-    case = ctx.case(case_id, for_update=True)
+    # Locked (PostgreSQL) when sending: two letters sent at once get consecutive exhibit
+    # numbers. A preview takes no lock: it writes nothing and its numbers are only indicative.
+    case = ctx.case(case_id, for_update=lock)
     given = checked_extra(letter_kind.key, letter_kind.fields, extra)
     parents = _parents(ctx, case)
     common = _common(ctx, case, letter_kind)
@@ -208,10 +274,64 @@ def send_letter(
             "reference": _reference(case, exhibit),
             "recipient": _recipient(contact, link),
         }
-        prepared.append(_prepare(ctx, letter_kind, data, contact))
+        item = _prepare(ctx, letter_kind, data, contact)
+        item.intervention_id = intervention_id
+        prepared.append(item)
+    return prepared
+
+
+def send_letter(
+    ctx: Context, case_id: int, kind: str, *, extra: Mapping[str, Any] | None = None
+) -> list[Letter]:
+    """One letter of ``kind`` to each parent of the case's pupil with parental responsibility.
+    InvalidInput naming the field when something it needs is missing; nothing is written then.
+
+    A letter not tied to a record of its own (an AIM, a Notice to Improve) is support given:
+    one ``letter`` intervention is recorded for the send (not per parent) and the letters
+    point at it, so the chronology, the guards and the clocks see it like a recorded letter."""
+    letter_kind = kind_named(kind)
+    prepared = prepare_letters(ctx, case_id, kind, extra)
+    case = ctx.case(case_id)
+    intervention_id = prepared[0].intervention_id if prepared else None
+    if intervention_id is None and prepared:
+        intervention_id = _record_letter_intervention(ctx, case, letter_kind, prepared)
     return [
         _store(ctx, case, letter_kind, item, intervention_id=intervention_id) for item in prepared
     ]
+
+
+def _record_letter_intervention(
+    ctx: Context, case: Case, kind: LetterKind, prepared: list[PreparedLetter]
+) -> int | None:
+    """The ``letter`` intervention for one send, when the sender may record interventions on
+    this case; else None (the letters still go, unlinked)."""
+    if may_fire(Role(ctx.actor.role), "record_intervention") is not None:
+        return None
+    if case.stage == Stage.CLOSED:
+        # A closed case takes no interventions (reopen first); the letter is still an exhibit.
+        return None
+    names = _and([item.recipient_name for item in prepared])
+    exhibits = _and([str(item.exhibit) for item in prepared])
+    plural = "s" if len(prepared) > 1 else ""
+    name = STAFF_NAMES.get(kind.key, f"{kind.title} letter")
+    summary = f"{name} sent to {names} (exhibit{plural} {exhibits})"
+    item = record_intervention(
+        ctx,
+        case.id,
+        RecordIntervention(
+            kind=InterventionKind.LETTER.value,
+            occurred_on=date.fromisoformat(prepared[0].data["letter_date"]),
+            summary=summary,
+            family_engaged=Engagement.NOT_APPLICABLE.value,
+            outcome=InterventionOutcome.PENDING.value,
+            details={"letter_kind": kind.key},
+        ),
+    )
+    return item.id
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def send_penalty_notice_letter(ctx: Context, notice_id: int) -> Letter:
@@ -240,7 +360,7 @@ def send_penalty_notice_letter(ctx: Context, notice_id: int) -> Letter:
         raise InvalidInput(
             [FieldProblem(p.split(":", 1)[0], None, p.split(":", 1)[-1].strip()) for p in problems]
         )
-    html = render_penalty_notice(contents)
+    html = render_penalty_notice(contents, ctx.profile.key)
     missing = missing_elements(html, REQUIRED_ELEMENTS)
     if missing:
         raise _missing(letter_kind, missing)
@@ -263,7 +383,7 @@ def send_penalty_notice_letter(ctx: Context, notice_id: int) -> Letter:
         created=notice.posted_on,
         subject=letter_kind.title,
     )
-    item = _Prepared(
+    item = PreparedLetter(
         notice.contact_id,
         data,
         html,
@@ -275,11 +395,13 @@ def send_penalty_notice_letter(ctx: Context, notice_id: int) -> Letter:
     return _store(ctx, case, letter_kind, item, penalty_notice_id=notice.id)
 
 
-def _prepare(ctx: Context, kind: LetterKind, data: dict[str, Any], contact: Contact) -> _Prepared:
+def _prepare(
+    ctx: Context, kind: LetterKind, data: dict[str, Any], contact: Contact
+) -> PreparedLetter:
     from notifications.addresses import checked_address
     from notifications.pdf import render_pdf
 
-    html = render_letter(kind, data)
+    html = render_letter(kind, data, ctx.profile.key)
     missing = missing_elements(html, kind.required_elements)
     if missing:
         raise _missing(kind, missing)
@@ -300,7 +422,7 @@ def _prepare(ctx: Context, kind: LetterKind, data: dict[str, Any], contact: Cont
             delivery = EMAIL
         except InvalidInput:
             note = "The email address on record is not valid: printed instead"
-    return _Prepared(contact.id, data, html, pdf, delivery, note, email)
+    return PreparedLetter(contact.id, data, html, pdf, delivery, note, email)
 
 
 def _missing(kind: LetterKind, keys: list[str]) -> InvalidInput:
@@ -320,7 +442,7 @@ def _store(
     ctx: Context,
     case: Case,
     kind: LetterKind,
-    item: _Prepared,
+    item: PreparedLetter,
     *,
     intervention_id: int | None = None,
     penalty_notice_id: int | None = None,

@@ -45,7 +45,7 @@ from casework.models import (
 )
 from casework.models.deadlines import Deadline
 from casework.scope import Scope
-from casework.vocabulary import OPEN_STAGES, Role, Stage
+from casework.vocabulary import OPEN_STAGES, Role, Stage, year_group
 from config.profiles import Profile, load_profile
 from config.settings import base_url
 from notifications.outbox import enqueue
@@ -119,7 +119,7 @@ def _new_flags(
     return [
         {
             "pupil_initials": initials(pupil),
-            "year": pupil.nc_year,
+            "year": year_group(pupil.nc_year),
             "school_name": school.name,
             "flag": titles.get(flag.flag, flag.flag),
             "raised_on": flag.raised_on.isoformat(),
@@ -272,7 +272,7 @@ def weekly_school_content(
             [
                 {
                     "pupil_initials": initials(pupil),
-                    "year": pupil.nc_year,
+                    "year": year_group(pupil.nc_year),
                     "school_name": school.name,
                     "label": titles.get(p.flag, p.flag),
                     "raised_on": p.proposed_on.isoformat(),

@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from api.pages.cases import CasePages
 from api.pages.common import ERROR_PAGES, configure
 from api.pages.leave import LeavePages
+from api.pages.letters import LetterPages
 from api.pages.penalties import PenaltyPages
 from api.pages.penalty_notices import PenaltyNoticePages
 from api.pages.penalty_requests import PenaltyRequestPages
@@ -46,6 +47,7 @@ def page_routers() -> list[Router]:
             WorkPages,
             ProposalPages,
             CasePages,
+            LetterPages,
             PupilPages,
             RegisterPages,
             PenaltyPages,

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from api import present
 from api.deps import retry_on_conflict, unit_of_work
 from api.pages.common import FormError, me, render, sentence, words
+from api.pages.letters import case_letters
 from api.pages.penalty_requests import CASE_FIELD_IDS as PENALTY_FIELD_IDS
 from api.pages.penalty_requests import case_penalties
 from casework import queries
@@ -246,6 +247,7 @@ def case_page(
             "submitted": submitted or {},
             "labels": INTERVENTION_LABELS,
             "penalties": case_penalties(ctx, case),
+            "letters": case_letters(ctx, case),
         }
     if submitted and submitted.get("form") == "intervention":
         context["intervention"] = submitted
@@ -253,7 +255,7 @@ def case_page(
         f"intervention-{name}" for name in INTERVENTION_LABELS
     }
     known |= {"actions", "record-intervention"}
-    known |= PENALTY_FIELD_IDS | {"penalty-notices"}
+    known |= PENALTY_FIELD_IDS | {"penalty-notices", "letters"}
     trigger = (submitted or {}).get("trigger")
     context["errors"] = _anchor(errors or [], known, trigger)
     return render("case.html", context, status=status)

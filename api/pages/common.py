@@ -18,7 +18,7 @@ from litestar.response import Template
 
 from casework.errors import Forbidden, NotFound
 from casework.models import LocalAuthority
-from casework.vocabulary import STAGE_LABELS, Role
+from casework.vocabulary import STAGE_LABELS, Role, year_group
 from workflows.context import Context
 from workflows.policy import CASEWORK_ROLES
 
@@ -74,10 +74,6 @@ def when(value: datetime | None) -> str:
     return f"{local.day} {local:%B %Y}, {local:%H:%M}"
 
 
-def year_group(nc_year: int) -> str:
-    if nc_year < 0:
-        return "Nursery"
-    return "Reception" if nc_year == 0 else f"Year {nc_year}"
 
 
 def sentence(text: str) -> str:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from casework.vocabulary import year_group
 from config.settings import base_url
 from notifications.preferences import CATEGORIES, DEFAULTS
 from notifications.reminders import initials, passed_wording, reminder_wording
@@ -87,3 +88,10 @@ def test_the_html_part_escapes_what_it_is_given_and_the_text_part_does_not():
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in rendered.html
     assert "<script>" not in rendered.html
     assert "<script>alert(1)</script> & Co" in rendered.text
+
+
+@pytest.mark.parametrize(
+    ("nc_year", "named"), [(-1, "Nursery"), (0, "Reception"), (1, "Year 1"), (11, "Year 11")]
+)
+def test_a_year_group_is_named_as_schools_name_it(nc_year, named):
+    assert year_group(nc_year) == named

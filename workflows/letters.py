@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 # The school attendance policy's first-day contact: a second letter "after three days of
 # unexplained absence".
 REPLY_WITHIN_SCHOOL_DAYS = 3
-EMAIL_TEMPLATE = "generic"
+EMAIL_TEMPLATE = "letter/to_parent"
 
 # How a parent reads each kind of support in a letter.
 SUPPORT_WORDS: dict[str, str] = {
@@ -531,20 +531,21 @@ def _store(
 
 
 def _email_context(data: Mapping[str, Any], kind: LetterKind) -> dict[str, Any]:
+    """The fields of the covering email (its wording is the template's, the LA's to change)."""
     child = data["child"]
     sender = data["sender"]
     return {
         "recipient_name": data["recipient"]["name"],
-        "paragraphs": [
-            f"Please find attached a letter about {child['forename']}: {kind.title}.",
-            f"The letter is a PDF file. Its reference is {data['reference']}.",
-            "If you cannot open it, or would like a paper copy, call us on "
-            f"{data['la']['phone']} and we will post one to you.",
-            data["reading_age_note"],
-        ],
-        "reason": f"you are a parent of {child['name']}, a pupil at {data['school']['name']}, "
-        "and we write to each parent with parental responsibility.",
-        "sender_name": f"{sender['name']}, {sender['position']}, {sender['organisation']}",
+        "child_forename": child["forename"],
+        "child_name": child["name"],
+        "school_name": data["school"]["name"],
+        "letter_title": kind.title,
+        "reference": data["reference"],
+        "phone": data["la"]["phone"],
+        "reading_age_note": data["reading_age_note"],
+        "sender_name": sender["name"],
+        "sender_position": sender["position"],
+        "sender_organisation": sender["organisation"],
     }
 
 

@@ -28,6 +28,7 @@ from casework.registers.store import Recorder, record_marks
 from casework.vocabulary import CaseKind, Engagement, EventKind, InterventionOutcome, Stage
 from notifications.letters.kinds import KINDS
 from notifications.letters.render import missing_elements, render_letter
+from tests.integration.test_reminders import golden
 from tests.unit.test_letters_golden import SAMPLES
 from workflows import letters as letters_service
 from workflows.cases import FireTrigger, OpenCase, fire_trigger, open_case
@@ -139,6 +140,8 @@ def test_email_where_the_parent_has_one_else_print(context, db):
         assert message.key == f"letter.{dana.reference}"
         assert message.attachments == [{"attachment_id": dana.attachment_id}]
         assert dana.reference in message.subject
+        # The covering email as the parent gets it: no account links, why it was sent.
+        golden("letter_to_parent", message)
         pdf = session.get(Attachment, dana.attachment_id)
         assert pdf.case_id == case_id and pdf.media_type == "application/pdf"
         assert pdf.content.startswith(b"%PDF")

@@ -18,6 +18,7 @@ from api.controllers.imports import ImportController, IntegrationController
 from api.controllers.leave import LeaveController
 from api.controllers.letters import LetterController, LettersController
 from api.controllers.outbox import MailboxController, OutboxController
+from api.controllers.packs import PackController
 from api.controllers.penalties import PenaltyNoticeController, PenaltyRequestController
 from api.controllers.people import FamilyController, PupilController, SchoolController
 from api.controllers.preferences import NotificationPreferenceController
@@ -63,6 +64,7 @@ def api_router() -> Router:
             MailboxController,
             LetterController,
             LettersController,
+            PackController,
             NotificationPreferenceController,
         ],
     )

@@ -53,6 +53,7 @@ def run(host: str, port: int, demo: bool, workers: int, scheduler: bool) -> None
     engine = _engine(settings)
     if demo:
         from api.demo import DEMO_PASSWORD, demo_users, seed_demo
+        from api.demo.packs import ready_pack_case
 
         factory = make_session_factory(engine)
         with factory() as session:
@@ -64,6 +65,9 @@ def run(host: str, port: int, demo: bool, workers: int, scheduler: bool) -> None
             click.echo(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
             for username, role, where in demo_users(session):
                 click.echo(f"  {username:<22} {role:<18} {where}")
+            ready = ready_pack_case(session)
+            if ready is not None:
+                click.echo(f"\nA court pack ready to build (as statutory): /cases/{ready}/pack")
     if scheduler:
         from casework.clock import SystemClock
         from workflows.scheduler import in_process

@@ -389,6 +389,8 @@ def available_profiles() -> list[str]:
 
 # What happens to a penalty notice, as clock happenings ``penalty_notice:<step>``.
 PENALTY_NOTICE_HAPPENINGS = ("issued", "paid", "withdrawn", "prosecution_decided")
+# workflows/packs/service.py: the tests recorded for an offence period (its 6-month limit).
+COURT_PACK_HAPPENINGS = ("tests_recorded",)
 
 
 def _flag_names(profile: Profile) -> set[str]:
@@ -409,4 +411,6 @@ def _is_happening(text: str, stages: set[str], kinds: set[str], flags: set[str])
         return subject in kinds
     if name == "penalty_notice":  # workflows/penalties/notices.py
         return subject in PENALTY_NOTICE_HAPPENINGS
+    if name == "court_pack":
+        return subject in COURT_PACK_HAPPENINGS
     return False

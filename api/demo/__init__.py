@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.demo.caseload import Caseload
+from api.demo.packs import prepare_pack
 from api.demo.population import DEMO_PASSWORD, LA_NAME, Population
 from api.demo.registers import seed_registers
 from api.demo.stories import HISTORY_DAYS
@@ -96,6 +97,8 @@ def seed_demo(
         seed=seed,
         clock=FixedClock(datetime.combine(as_at, time(16, 0), tzinfo=UTC)),
     )
+    # One Enforce case made ready for its court pack (the tests and panel recorded).
+    prepare_pack(factory, la_id=la_id, as_at=as_at)
     return DemoSummary(
         schools=len(population.schools),
         users=len(population.users),

@@ -19,6 +19,7 @@ from api.pages.cases import CasePages
 from api.pages.common import ERROR_PAGES, configure
 from api.pages.leave import LeavePages
 from api.pages.letters import LetterPages
+from api.pages.packs import PackPages
 from api.pages.penalties import PenaltyPages
 from api.pages.penalty_notices import PenaltyNoticePages
 from api.pages.penalty_requests import PenaltyRequestPages
@@ -54,6 +55,7 @@ def page_routers() -> list[Router]:
             PenaltyRequestPages,
             PenaltyNoticePages,
             LeavePages,
+            PackPages,
         ],
         exception_handlers=ERROR_PAGES,
         include_in_schema=False,

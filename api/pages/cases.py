@@ -41,6 +41,7 @@ from workflows.facts import ListedSession
 from workflows.guards import GUARDS
 from workflows.interventions import MACHINE_ONLY, RecordIntervention, record_intervention
 from workflows.machine import TRANSITIONS, TRIGGER_LABELS, TRIGGERS
+from workflows.packs.service import may_build_packs, packs_of
 from workflows.policy import may_fire
 
 # Requirements the action form itself answers: its reason box and its outcome list.
@@ -247,6 +248,13 @@ def case_page(
             "submitted": submitted or {},
             "labels": INTERVENTION_LABELS,
             "penalties": case_penalties(ctx, case),
+            # Statutory officers and managers only: the rest never see that a pack exists.
+            "court_packs": [
+                {"reference": v.pack.reference, "pages": v.pack.pages, "built_at": v.pack.built_at}
+                for v in packs_of(ctx, case.id)
+            ]
+            if may_build_packs(ctx)
+            else None,
             "letters": case_letters(ctx, case),
         }
     if submitted and submitted.get("form") == "intervention":

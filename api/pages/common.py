@@ -74,8 +74,6 @@ def when(value: datetime | None) -> str:
     return f"{local.day} {local:%B %Y}, {local:%H:%M}"
 
 
-
-
 def sentence(text: str) -> str:
     """A rule from a service ("describe what happened") as a sentence's start."""
     return text[:1].upper() + text[1:] if text else text

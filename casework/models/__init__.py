@@ -17,6 +17,7 @@ from casework.models.imports import ApiToken, ImportBatch, PupilUpnChange
 from casework.models.letters import Letter
 from casework.models.organisation import LocalAuthority, School, User, UserSchool
 from casework.models.outbox import OutboxEvent, OutboxMessage
+from casework.models.packs import CourtPack
 from casework.models.penalties import (
     LeaveDecision,
     LeaveRequest,
@@ -41,6 +42,7 @@ __all__ = [
     "CaseEvent",
     "CaseProposal",
     "Contact",
+    "CourtPack",
     "Deadline",
     "Enrolment",
     "Family",

@@ -785,7 +785,8 @@ INTERVENTION_HEADERS = (
     "Outcome",
     "Exhibit",
 )
-INTERVENTION_WIDTHS = (1.0, 1.4, 2.6, 1.4, 1.1, 1.2, 0.8)
+# The last column holds "EX12, EX13" and its heading "Exhibit" on one line.
+INTERVENTION_WIDTHS = (1.0, 1.3, 2.6, 1.3, 1.0, 1.1, 1.1)
 CHRONOLOGY_WIDTHS = INTERVENTION_WIDTHS
 
 
@@ -1071,7 +1072,11 @@ def witness_statement_section(record: Record, request: PackRequest, exhibits: Ex
         Facts(
             (
                 ("Statement of", witness or "[name of witness]"),
-                ("Occupation", f"[position] at {c.school.name}"),
+                # The school's named attendance lead is the usual witness to its registers.
+                (
+                    "Occupation",
+                    f"{'Attendance lead' if witness else '[position]'} at {c.school.name}",
+                ),
                 ("Age of witness", "Over 18"),
             )
         ),

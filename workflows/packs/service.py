@@ -290,9 +290,8 @@ def _refusal(completeness: Completeness, acknowledged: Iterable[str]) -> list[Fi
 
 
 def _notes(ctx: Context, completeness: Completeness) -> tuple[str, ...]:
-    notes = [f"Built by {ctx.actor.full_name}, {ctx.actor.position}, on {long_date(ctx.today())}."]
-    notes += [f"Warning acknowledged at build: {w.text}." for w in completeness.warnings]
-    return tuple(notes)
+    # Who built it and when is the cover's "Prepared by" line (the document's author and date).
+    return tuple(f"Warning acknowledged at build: {w.text}." for w in completeness.warnings)
 
 
 def document_for(ctx: Context, case_id: int, given: PackInput, number: int = 1) -> PackDocument:

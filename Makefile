@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The GOV.UK Design System (and axe-core for the tests) from npm, built into api/static/build.
+ASSETS := node_modules/.casework-built
+# Debian's Chromium for the browser tests (never `playwright install`: no such network here).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint bench bench-county setup clean
 
@@ -11,14 +15,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(ASSETS): package.json package-lock.json api/assets/casework.scss
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run build --silent
+	touch $(ASSETS)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+
+setup: $(STAMP) $(ASSETS)
 
 ## Serve the demo LA on http://127.0.0.1:8000 (SQLite under ./var; seeded on first run).
 run: setup
 	$(BIN)/casework run --demo
 
 ## Lint, then every test on SQLite and on the local PostgreSQL server.
-test: setup
+test: setup $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 

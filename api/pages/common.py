@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from litestar import Request
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.response import Template
@@ -83,6 +84,14 @@ def configure(engine: Any) -> None:
     """Filters the templates use (registered on the Jinja environment at start-up)."""
     from casework.analytics.totals import percent_text
 
+    # The GOV.UK Design System's macros (govuk-frontend-jinja) beside Casework's own templates.
+    env = engine.engine
+    env.loader = ChoiceLoader(
+        [
+            env.loader,
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
     engine.engine.filters.update(
         words=words,
         day=day,

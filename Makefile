@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-$(ASSETS): package.json package-lock.json api/assets/casework.scss
+$(ASSETS): package.json package-lock.json $(wildcard api/assets/*.scss)
 	npm ci --no-audit --no-fund --loglevel=error
 	npm run build --silent
 	touch $(ASSETS)

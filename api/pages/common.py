@@ -124,15 +124,44 @@ def render(template: str, context: dict[str, Any] | None = None, *, status: int 
     return Template(template_name=template, context=context, status_code=status)
 
 
-def me(ctx: Context) -> dict[str, str | bool]:
-    """Who is signed in, for the page header: their name, position and role in words, and
-    whether they do casework (an administrator manages users and settings instead)."""
+# The service navigation: (section, address, label, the roles that see it). A page names its
+# section as ``active_section`` in its context to be marked as the current one.
+NAVIGATION: tuple[tuple[str, str, str, frozenset[Role]], ...] = (
+    ("work", "/", "My work", frozenset(CASEWORK_ROLES)),
+    ("caseload", "/caseload", "Caseload", frozenset(CASEWORK_ROLES)),
+    ("penalties", "/penalty-notices", "Penalty notices", frozenset(CASEWORK_ROLES)),
+    (
+        "reports",
+        "/reports",
+        "Reports",
+        frozenset({Role.LA_MANAGER, Role.STATUTORY_OFFICER, Role.TRADED_OFFICER}),
+    ),
+    ("imports", "/imports", "Imports", frozenset({Role.SCHOOL_STAFF, Role.LA_MANAGER, Role.ADMIN})),
+    ("outbox", "/outbox", "Outbox", frozenset({Role.LA_MANAGER, Role.ADMIN})),
+    ("admin", "/admin", "Admin", frozenset({Role.ADMIN})),
+)
+
+
+def navigation(role: str) -> list[dict[str, str]]:
+    """The sections a role sees, in order, for the page header."""
+    return [
+        {"section": section, "href": href, "text": text}
+        for section, href, text, roles in NAVIGATION
+        if Role(role) in roles
+    ]
+
+
+def me(ctx: Context) -> dict[str, Any]:
+    """Who is signed in, for the page header: their name, position and role in words, whether
+    they do casework (an administrator manages users and settings instead), and the sections
+    of the service they see."""
     actor = ctx.actor
     return {
         "name": actor.full_name,
         "position": actor.position,
         "role": ROLE_WORDS.get(actor.role, words(actor.role)),
         "casework": actor.role in CASEWORK_ROLES,
+        "nav": navigation(actor.role),
     }
 
 

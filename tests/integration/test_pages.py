@@ -92,7 +92,9 @@ def test_a_page_request_without_a_session_goes_to_sign_in(browser, context, db):
         assert response.status_code in (302, 303), path
         assert response.headers["location"].endswith("/login")
         assert "Amelia" not in response.text
-    assert browser.get("/static/casework.css").status_code == 200
+    # The stylesheet and script are served without signing in (the sign-in page uses them).
+    assert browser.get("/static/build/casework.css").status_code == 200
+    assert browser.get("/static/casework.js").status_code == 200
 
 
 def test_school_staff_see_their_school_and_nothing_else(client_as, context, db):

@@ -471,3 +471,159 @@ def test_every_kind_of_block_prints(bundle, pages):
     statement = pages[start["witness_statement"] - 1]
     for words in ("I am the attendance lead.", "Witness", "Signed", "Name", "Sam Lead", "Date"):
         assert words in statement
+
+
+# --- headings kept with what follows ----------------------------------------------------------
+
+
+def _page_of(pages: list[str], words: str) -> int:
+    [found] = [n for n, text in enumerate(pages) if words in text]
+    return found
+
+
+@pytest.mark.parametrize("filler", range(24, 44))
+def test_a_heading_or_caption_is_never_left_alone_at_the_foot_of_a_page(filler):
+    """Filler moves the heading down the page a line at a time, through the foot of the page:
+    wherever it lands, the heading, the caption and the table's first row share a page, and so
+    do a heading and the first line of the paragraph after it."""
+    rows = tuple((f"row-{n:02d}", "A row of the table") for n in range(40))
+    blocks = (
+        *(Paragraph(f"Filler line {n}.") for n in range(filler)),
+        Heading("Kept heading"),
+        Table(("Key", "Value"), rows, caption="Kept caption"),
+        *(Paragraph(f"More filler {n}.") for n in range(filler % 7)),
+        Heading("Second heading"),
+        Paragraph("First words of the paragraph after the heading. " * 12),
+    )
+    made = build_bundle(document(sections=(Section("s", "Section", blocks),), exhibits=()))
+    pages = texts(made.pdf)
+    heading = _page_of(pages, "Kept heading")
+    assert _page_of(pages, "Kept caption") == heading
+    assert _page_of(pages, "row-00") == heading
+    second = _page_of(pages, "Second heading")
+    assert "First words of the paragraph" in pages[second]
+    # Not carried whole to a new page: the table still splits once it has started.
+    assert _page_of(pages, "row-39") >= heading
+
+
+def test_a_long_table_after_a_heading_starts_on_the_same_page():
+    """Keeping a heading with a table keeps its start only: a table longer than a page is not
+    pushed whole to the next page, leaving the heading's page blank."""
+    rows = tuple((f"row-{n:03d}", "x") for n in range(200))
+    blocks = (Paragraph("Intro."), Heading("Big table"), Table(("Key", "Value"), rows))
+    made = build_bundle(document(sections=(Section("s", "Section", blocks),), exhibits=()))
+    pages = texts(made.pdf)
+    assert _page_of(pages, "Big table") == _page_of(pages, "row-000") == _page_of(pages, "Intro.")
+
+
+# --- pictures -----------------------------------------------------------------------------------
+
+
+def picture(size: tuple[int, int], kind: str = "JPEG", orientation: int = 1) -> bytes:
+    """A synthetic picture: a two-colour block (no real photograph)."""
+    from PIL import Image as PilImage
+
+    image = PilImage.new("RGB", size, (200, 40, 40))
+    image.paste((40, 40, 200), (0, 0, size[0] // 2, size[1]))
+    out = io.BytesIO()
+    if orientation != 1:
+        exif = PilImage.Exif()
+        exif[0x0112] = orientation
+        image.save(out, format=kind, exif=exif.tobytes())
+    else:
+        image.save(out, format=kind)
+    return out.getvalue()
+
+
+def images_on(pdf: bytes) -> list[list[tuple[int, int]]]:
+    """Per page, the pixel size of each image drawn on it."""
+    return [
+        [(image.image.width, image.image.height) for image in page.images]
+        for page in PdfReader(io.BytesIO(pdf)).pages
+    ]
+
+
+def pictures_document() -> PackDocument:
+    return document(
+        exhibits=(
+            exhibit("EX1", picture((640, 480)), "photo.jpg", "image/jpeg", "Photo of a door"),
+            exhibit("EX2", picture((300, 200), "PNG"), "scan.png", "image/png", "A scan"),
+            # Tall: squeezed under the description it would be tiny; it gets its own page.
+            exhibit("EX3", picture((400, 1600)), "tall.jpg", "image/jpeg", "Tall picture"),
+            # Stored sideways with an EXIF turn of 90 degrees: printed upright.
+            exhibit("EX4", picture((300, 100), orientation=6), "turn.jpg", "image/jpeg"),
+            exhibit("EX5", b"\xff\xd8\xff not really", "broken.jpg", "image/jpeg"),
+            # A photo cut short in transfer: its header reads, its pixels do not.
+            exhibit("EX6", picture((800, 600))[:1500], "cut.jpg", "image/jpeg"),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def pictures() -> Bundle:
+    return build_bundle(pictures_document())
+
+
+def test_jpeg_and_png_exhibits_are_printed_under_their_description(pictures):
+    pages = texts(pictures.pdf)
+    drawn = images_on(pictures.pdf)
+    spans = {e["label"]: e for e in pictures.index["exhibits"]}
+    for label, size in (("EX1", (640, 480)), ("EX2", (300, 200))):
+        first = spans[label]["start_page"] - 1
+        assert spans[label]["page_count"] == 1
+        assert drawn[first] == [size]
+        assert f"Exhibit {label}" in pages[first]
+        assert "The image is printed below" in pages[first].replace("\n", " ")
+    # The tall picture goes to a page of its own, which carries the exhibit's label too.
+    tall = spans["EX3"]
+    assert tall["page_count"] == 2
+    assert drawn[tall["start_page"] - 1] == [] and drawn[tall["start_page"]] == [(400, 1600)]
+    assert "Exhibit EX3" in pages[tall["start_page"]]
+    # Turned upright as its EXIF says: 100 wide by 300 high.
+    assert drawn[spans["EX4"]["start_page"] - 1] == [(100, 300)]
+    # A file that only claims to be an image, or one cut short, is described, not printed, and
+    # says why; the bundle is still made.
+    for label in ("EX5", "EX6"):
+        broken = spans[label]["start_page"] - 1
+        assert drawn[broken] == []
+        assert "the image cannot be read" in pages[broken].replace("\n", " ")
+
+
+def test_pictures_are_bound_in_the_same_bytes_every_time(pictures):
+    """Pictures included, the same document gives the same bytes, in this process (files made
+    afresh) and in a new one with another hash seed (Pillow's PNG of a turned photo, reportlab's
+    image objects)."""
+    again = build_bundle(pictures_document())
+    assert (again.pdf, again.zip) == (pictures.pdf, pictures.zip)
+    script = (
+        "import hashlib; from tests.unit.test_pack_pdf import build_bundle, pictures_document; "
+        "b = build_bundle(pictures_document()); "
+        "print(hashlib.sha256(b.pdf).hexdigest(), hashlib.sha256(b.zip).hexdigest())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONHASHSEED": "54321"},
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == [pictures.pdf_sha256, pictures.zip_sha256]
+
+
+# --- column widths ------------------------------------------------------------------------------
+
+
+def test_no_word_of_a_narrow_column_is_broken_across_lines():
+    """Narrow columns ("Exhibit" in a 0.7-weight column of seven, "improvement" in another) are
+    widened from the columns with room to spare, so no header or cell word is cut in two."""
+    headers = ("Date", "What", "Details", "By", "Engaged", "Outcome", "Exhibit")
+    rows = (
+        ("1 Oct 2024", "Call", "Spoke to the parent. " * 3, "A", "Yes", "Some improvement", "EX1"),
+        ("2 Oct 2024", "Visit", "Nobody in. " * 3, "A", "Declined", "Completed", "EX2"),
+    )
+    table = Table(headers, rows, widths=(1.0, 1.4, 2.6, 1.4, 1.1, 0.9, 0.7))
+    made = build_bundle(document(sections=(Section("s", "Section", (table,)),), exhibits=()))
+    lines = texts(made.pdf)[2].splitlines()
+    for word in ("Exhibit", "Engaged", "improvement", "Completed", "Declined"):
+        assert any(word in line.split() for line in lines), word

@@ -12,10 +12,16 @@ The layout is done by reportlab Platypus in two parts so the expensive part is l
 
 pypdf then joins the two and binds in each PDF exhibit: every page of it is scaled into the area
 below the bundle header and the body's (otherwise blank) placeholder page for it is laid on top,
-which carries the header, the exhibit label and "Page x of y". A file that is not a PDF (or a
-PDF that cannot be read) gets one page describing it instead. pypdf also adds a bookmark for
-every section and exhibit and makes each index entry a link to its page, as electronic court
-bundles are expected to have.
+which carries the header, the exhibit label and "Page x of y". A JPEG or PNG exhibit gets a page
+describing it with the picture printed below, scaled to fit (on a page of its own when the room
+left would make it too small). Any other file (or a PDF or image that cannot be read) gets one
+page describing it instead. pypdf also adds a bookmark for every section and exhibit and makes
+each index entry a link to its page, as electronic court bundles are expected to have.
+
+A heading or a table's caption is never left alone at the foot of a page: ``_RoomFor`` breaks
+the page first unless the heading and the start of what follows it (a paragraph's first lines, a
+table's header and first rows) fit. A table's header word is never broken across lines: a column
+too narrow for it takes the room from the column with the most to spare.
 
 The same document gives the same bytes: reportlab's invariant mode, the creation date fixed to
 ``document.created``, no file identifiers or other random values, fixed metadata.
@@ -31,6 +37,8 @@ from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape
 
+from PIL import Image as PilImage
+from PIL import ImageOps
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.annotations import Link
 from pypdf.errors import PyPdfError
@@ -38,6 +46,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -181,6 +190,64 @@ class _Anchor(Flowable):
         self.canv.bundle_anchor(self.kind, self.key, self.label, self.running)
 
 
+# --- keeping headings with what follows --------------------------------------------------------
+
+# A table's start, for keeping a heading with it: its header row and this many rows.
+START_ROWS = 2
+# Never ask for more room than this: a longer demand at the top of an empty page would break
+# page after page for ever.
+MOST_ROOM = FRAME_HEIGHT / 2
+
+
+def _height(flowable: Flowable, width: float) -> float:
+    _, height = flowable.wrap(width, FRAME_HEIGHT)
+    return height + flowable.getSpaceBefore() + flowable.getSpaceAfter()
+
+
+def _start_height(flowable: Flowable, width: float) -> float:
+    """How much of the page the first part of ``flowable`` needs: a paragraph's first two lines,
+    a table's header and first rows (measured on a small copy made with the table, never on the
+    whole table: wrapping a 500-row chronology twice would double its cost), anything else
+    whole."""
+    probe = getattr(flowable, "bundle_probe", None)
+    if probe is not None:
+        return _height(probe, width)
+    if isinstance(flowable, RlParagraph):
+        style = flowable.style
+        return min(_height(flowable, width), style.spaceBefore + 2 * style.leading)
+    return _height(flowable, width)
+
+
+class _RoomFor(CondPageBreak):
+    """A page break unless this page has room for ``lead`` (a heading, a caption) and the start
+    of ``follow`` (the next block): a heading or a caption is never left alone at the foot of a
+    page, and a table after one is not carried whole to a new page either (``keepWithNext``
+    would, leaving half a page blank, and it wraps the whole table to find out).
+
+    Measured when laid out, at the width the frame gives."""
+
+    def __init__(self, lead: Sequence[Flowable], follow: Sequence[Flowable]) -> None:
+        super().__init__(0)
+        self.lead, self.follow = list(lead), list(follow)
+
+    def _needed(self, width: float) -> float:
+        needed = sum(_height(f, width) for f in self.lead)
+        for flowable in self.follow:
+            if isinstance(flowable, CondPageBreak | _Anchor):
+                continue
+            if getattr(flowable, "bundle_lead", False):
+                # A caption between the heading and its table: all of it, and go on.
+                needed += _height(flowable, width)
+                continue
+            needed += _start_height(flowable, width)
+            break
+        return min(needed, MOST_ROOM)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.height = self._needed(availWidth)
+        return super().wrap(availWidth, availHeight)
+
+
 # --- blocks to flowables -----------------------------------------------------------------------
 
 
@@ -191,14 +258,29 @@ def _ruled(commands: list[tuple], rows: int, first: int = 0) -> list[tuple]:
     return commands
 
 
-def _cell(text: str, width: float, bold: bool) -> str | RlParagraph:
-    """A table cell. Short one-line text stays a plain string (much cheaper to lay out, which
-    matters for 500-row chronologies and register grids); anything that could wrap becomes a
-    Paragraph so it wraps within the column."""
+def _wrap_lines(text: str, font: str, size: float, width: float) -> list[str]:
+    """Plain text broken into lines that fit ``width``: at spaces, and a word longer than the
+    column (a file name, a reference) wherever it must be, as a Paragraph would."""
+    lines: list[str] = []
+    for line in simpleSplit(text.replace("\r\n", "\n"), font, size, width):
+        while len(line) > 1 and stringWidth(line, font, size) > width:
+            cut = len(line) - 1
+            while cut > 1 and stringWidth(line[:cut], font, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines or [""]
+
+
+def _cell(text: str, width: float, bold: bool) -> str:
+    """A table cell as plain lines that fit the column. Not a Paragraph: the text is plain (no
+    markup to parse) and the table draws lines of a string itself, measuring each word once
+    rather than at every wrap, which is most of the cost of a 500-row chronology."""
     style = styles()["cell-bold" if bold else "cell"]
     if "\n" not in text and stringWidth(text, style.fontName, style.fontSize) <= width:
         return text
-    return RlParagraph(_markup(text), style)
+    return "\n".join(_wrap_lines(text, style.fontName, style.fontSize, width))
 
 
 def _split_in_row(data: Sequence[Sequence[Any]], widths: Sequence[float]) -> int:
@@ -206,11 +288,16 @@ def _split_in_row(data: Sequence[Sequence[Any]], widths: Sequence[float]) -> int
     is never cut from its date) unless some row could be taller than a page (a long note), when
     rows may split inside so the bundle can still be made.
 
-    A cheap estimate (generous 0.6 em per character) picks the cells worth measuring; only those
-    are wrapped to learn their real height."""
+    A cell of lines is measured by counting them; for a Paragraph a cheap estimate (generous
+    0.6 em per character) picks the cells worth wrapping to learn their real height."""
     limit = FRAME_HEIGHT * 0.9
+    leading = styles()["cell"].leading
     for cells in data:
         for cell, width in zip(cells, widths, strict=False):
+            if isinstance(cell, str):
+                if (cell.count("\n") + 1) * leading > limit:
+                    return 36
+                continue
             if not isinstance(cell, RlParagraph):
                 continue
             style = cell.style
@@ -223,32 +310,67 @@ def _split_in_row(data: Sequence[Sequence[Any]], widths: Sequence[float]) -> int
     return 0
 
 
-def _column_widths(count: int, weights: Sequence[float] | None) -> list[float]:
+# Words longer than this are references, file names or addresses: they may break, rather than
+# widen their column.
+LONGEST_KEPT_WORD = 24
+
+
+def _widest_word(texts: Iterable[str], font: str, size: float) -> float:
+    words = {w for text in texts for w in text.split() if len(w) <= LONGEST_KEPT_WORD}
+    return max((stringWidth(w, font, size) for w in words), default=0.0)
+
+
+def _column_widths(
+    count: int,
+    weights: Sequence[float] | None,
+    headers: Sequence[str] = (),
+    rows: Sequence[Sequence[str]] = (),
+) -> list[float]:
     if not weights or len(weights) != count or any(w <= 0 for w in weights):
         # A wrong widths tuple is the assembly's mistake; equal columns still print everything.
         weights = [1.0] * count
     total = sum(weights)
-    return [FRAME_WIDTH * w / total for w in weights]
+    widths = [FRAME_WIDTH * w / total for w in weights]
+    # No word is broken across lines ("Exhibi / t", "Complete / d"): a column too narrow for its
+    # longest header or cell word takes the room from the columns with the most to spare, when
+    # the table can hold every word at all (the widths are a function of the text alone, so the
+    # layout stays deterministic).
+    bold, cell = styles()["cell-bold"], styles()["cell"]
+    need = []
+    for n in range(count):
+        head = _widest_word(headers[n : n + 1], bold.fontName, bold.fontSize)
+        body = _widest_word((r[n] for r in rows if n < len(r)), cell.fontName, cell.fontSize)
+        # + 1: reportlab wraps a word that exactly fits.
+        need.append(max(head, body) + 2 * CELL_PADDING + 1)
+    if sum(need) > FRAME_WIDTH:
+        return widths  # no room for every word: the weights as given, long words break
+    for n in range(count):
+        # From the columns with the most to spare, as much as each can give, until it fits.
+        while (short := need[n] - widths[n]) > 0.01:
+            spare = max(range(count), key=lambda k: (widths[k] - need[k], -k))
+            given = min(short, widths[spare] - need[spare])
+            widths[spare] -= given
+            widths[n] += given
+    return widths
 
 
 def _table(block: Table) -> list[Flowable]:
     columns = max(1, len(block.headers), *(len(r) for r in block.rows))
-    widths = _column_widths(columns, block.widths)
+    widths = _column_widths(columns, block.widths, block.headers, block.rows)
     inner = [w - 2 * CELL_PADDING for w in widths]
 
-    def row(values: Sequence[str], bold: bool) -> list[str | RlParagraph]:
+    def row(values: Sequence[str], bold: bool) -> list[str]:
         padded = list(values) + [""] * (columns - len(values))
         return [_cell(v, inner[n], bold) for n, v in enumerate(padded)]
 
     header = [row(block.headers, True)] if block.headers else []
     data = header + [row(r, False) for r in block.rows]
-    out: list[Flowable] = []
+    caption: list[Flowable] = []
     if block.caption:
-        # The caption and the first rows stay together; the table then splits across pages
-        # with its header row repeated.
-        out += [CondPageBreak(60), _para(block.caption, "caption")]
+        caption = [_para(block.caption, "caption")]
+        caption[0].bundle_lead = True
     if not data:
-        return out
+        return caption
     f = fonts()
     style = styles()["cell"]
     commands: list[tuple] = [
@@ -275,8 +397,21 @@ def _table(block: Table) -> list[Flowable]:
     )
     table.setStyle(TableStyle(commands))
     table.spaceAfter = 10
-    out.append(table)
-    return out
+    # The header and first rows again, in new cells (a flowable must not sit in two tables):
+    # what a heading or caption needs on its page to stay with the table.
+    first = len(header) + START_ROWS
+    probe = RlTable(
+        header + [row(r, False) for r in block.rows[: first - len(header)]],
+        colWidths=widths,
+        hAlign="LEFT",
+    )
+    probe.setStyle(TableStyle(commands))
+    table.bundle_probe = probe
+    if caption:
+        # The caption stays with the header and first rows; the table then splits across
+        # pages with its header row repeated.
+        return [_RoomFor(caption, [table]), *caption, table]
+    return [table]
 
 
 def _facts(block: Facts) -> list[Flowable]:
@@ -299,6 +434,14 @@ def _facts(block: Facts) -> list[Flowable]:
     )
     table.setStyle(TableStyle(_ruled(commands, len(data))))
     table.spaceAfter = 12
+    if len(data) > START_ROWS:
+        probe_data = [
+            [_para(label, "fact-label"), _para(value, "fact")]
+            for label, value in block.rows[:START_ROWS]
+        ]
+        probe = RlTable(probe_data, colWidths=[label_width, value_width], hAlign="LEFT")
+        probe.setStyle(TableStyle(commands))  # ruled above already
+        table.bundle_probe = probe
     return [table]
 
 
@@ -326,9 +469,8 @@ def _block(block: Block) -> list[Flowable]:
         case Paragraph(text=text, emphasis=emphasis):
             return [_para(text, "bold" if emphasis else "body")]
         case Heading(text=text):
-            heading = _para(text, "h2")
-            heading.keepWithNext = True
-            return [heading]
+            # Kept with the next block by _section.
+            return [_para(text, "h2")]
         case Facts():
             return _facts(block)
         case Table():
@@ -339,15 +481,17 @@ def _block(block: Block) -> list[Flowable]:
 
 
 def _section(section: Section) -> list[Flowable]:
-    heading = _para(section.title, "h1")
-    heading.keepWithNext = True
+    # The title opens a new page, so it needs no keeping with what follows.
     story: list[Flowable] = [
         PageBreak(),
         _Anchor("section", section.key, None, section.title),
-        heading,
+        _para(section.title, "h1"),
     ]
-    for block in section.blocks:
-        story += _block(block)
+    parts = [_block(block) for block in section.blocks]
+    for n, (block, part) in enumerate(zip(section.blocks, parts, strict=True)):
+        if isinstance(block, Heading):
+            story.append(_RoomFor(part, parts[n + 1] if n + 1 < len(parts) else []))
+        story += part
     return story
 
 
@@ -371,12 +515,25 @@ def exhibit_path(exhibit: Exhibit) -> str:
 
 
 @dataclass(frozen=True)
+class _Picture:
+    """A photograph or scan to print: the image as it should be drawn (the file itself unless
+    its EXIF orientation says to turn it) and its size in pixels, upright."""
+
+    content: bytes
+    width: int
+    height: int
+    kind: str  # "JPEG" or "PNG"
+
+
+@dataclass(frozen=True)
 class _Bound:
-    """An exhibit ready to lay out: its pages when it is a readable PDF, else why not."""
+    """An exhibit ready to lay out: its pages when it is a readable PDF, its picture when it is
+    a readable JPEG or PNG, else (``problem``) why neither."""
 
     exhibit: Exhibit
     pages: tuple[PageObject, ...]
     problem: str = ""
+    picture: _Picture | None = None
 
     @property
     def page_count(self) -> int:
@@ -387,8 +544,48 @@ def _looks_like_pdf(exhibit: Exhibit) -> bool:
     return exhibit.media_type == "application/pdf" or exhibit.content[:5] == b"%PDF-"
 
 
+# The pictures printed in the bundle: what reportlab draws exactly (JPEG is embedded as it is).
+PICTURE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG"}
+PICTURE_MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
+EXIF_ORIENTATION = 0x0112
+
+
+def _picture_format(exhibit: Exhibit) -> str | None:
+    for magic, kind in PICTURE_MAGIC.items():
+        if exhibit.content.startswith(magic):
+            return kind
+    return PICTURE_TYPES.get(exhibit.media_type.lower())
+
+
+def _read_picture(exhibit: Exhibit, kind: str) -> _Bound:
+    try:
+        with PilImage.open(BytesIO(exhibit.content), formats=[kind]) as image:
+            # Decoded now so a broken or truncated file is described, not a failed bundle:
+            # reportlab decodes every picture when drawing it (to name it by its pixels), even
+            # a JPEG that it then embeds as it is.
+            image.load()
+            turn = image.getexif().get(EXIF_ORIENTATION, 1)
+            if turn == 1:
+                return _Bound(exhibit, (), picture=_Picture(exhibit.content, *image.size, kind))
+            # A phone photo stored sideways with an EXIF turn: printed as it is seen, turned
+            # here and encoded again in its own format with fixed settings (the same bytes for
+            # the same file; the file itself travels unchanged in the ZIP).
+            upright = ImageOps.exif_transpose(image)
+            out = BytesIO()
+            if kind == "JPEG":
+                upright.convert("RGB").save(out, format="JPEG", quality=90)
+            else:
+                upright.save(out, format="PNG", optimize=False, compress_level=6)
+            return _Bound(exhibit, (), picture=_Picture(out.getvalue(), *upright.size, kind))
+    except (OSError, ValueError, SyntaxError, PilImage.DecompressionBombError) as error:
+        return _Bound(exhibit, (), f"the image cannot be read ({type(error).__name__})")
+
+
 def _bind(exhibit: Exhibit) -> _Bound:
     if not _looks_like_pdf(exhibit):
+        kind = _picture_format(exhibit)
+        if kind is not None:
+            return _read_picture(exhibit, kind)
         return _Bound(exhibit, ())
     try:
         reader = PdfReader(BytesIO(exhibit.content))
@@ -433,12 +630,56 @@ def _exhibit_story(bound: _Bound) -> list[Flowable]:
             ("In the ZIP as", exhibit_path(exhibit)),
         )
     )
-    why = bound.problem or "it is not a PDF"
+    if bound.picture is not None:
+        note = (
+            "The image is printed below, scaled to fit the page. The file travels unchanged in "
+            "the bundle's ZIP; its SHA-256 above identifies it exactly."
+        )
+        return [*story, heading, *_facts(facts), _para(note, "small"), _PictureFlowable(bound)]
+    why = bound.problem or "it is not a PDF or an image"
     note = (
         f"This exhibit is not printed in the bundle because {why}. The file travels unchanged in "
         "the bundle's ZIP; its SHA-256 above identifies it exactly."
     )
     return [*story, heading, *_facts(facts), _para(note, "small")]
+
+
+# Below this share of its whole-page size, a picture squeezed under the description goes to a
+# page of its own (still stamped with the exhibit's label) instead.
+SMALLEST_SHARE = 0.75
+
+
+class _PictureFlowable(Flowable):
+    """An exhibit's picture, centred, scaled (never enlarged past one point a pixel) to the
+    room left under its description, or to a page of its own when that room would make it
+    too small to read."""
+
+    def __init__(self, bound: _Bound) -> None:
+        super().__init__()
+        assert bound.picture is not None
+        self.picture = bound.picture
+        self.label = bound.exhibit.label
+        self.hAlign = "CENTER"
+        self.spaceBefore = 6
+
+    def _scale(self, width: float, height: float) -> float:
+        return min(width / self.picture.width, height / self.picture.height, 1.0)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        whole = self._scale(availWidth, FRAME_HEIGHT - self.spaceBefore)
+        here = self._scale(availWidth, availHeight - self.spaceBefore)
+        # Too small here: ask for the whole-page size, which does not fit, so it moves on.
+        scale = here if here >= whole * SMALLEST_SHARE else whole
+        self.width = self.picture.width * scale
+        self.height = self.picture.height * scale
+        return self.width, self.height
+
+    def draw(self) -> None:
+        image = ImageReader(BytesIO(self.picture.content))
+        # A JPEG goes into the PDF as it is (no loss, small); only a PNG may have transparency,
+        # which "auto" makes a soft mask of.
+        mask = "auto" if self.picture.kind == "PNG" else None
+        self.canv.drawImage(image, 0, 0, self.width, self.height, mask=mask)
 
 
 def _long_date(on: date) -> str:

@@ -15,6 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from api.pages.case_forms import CaseFormPages
 from api.pages.cases import CasePages
 from api.pages.common import ERROR_PAGES, configure
 from api.pages.leave import LeavePages
@@ -48,6 +49,7 @@ def page_routers() -> list[Router]:
             WorkPages,
             ProposalPages,
             CasePages,
+            CaseFormPages,
             LetterPages,
             PupilPages,
             RegisterPages,

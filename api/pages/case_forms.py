@@ -1,0 +1,282 @@
+"""The case page's people and paperwork: the pupil's family (each parent with their contact
+details, brothers and sisters at any school the user may see), the case's documents with an
+upload form, and handing the case on (to someone else in the team, by a manager to anyone, or a
+referral to another team).
+
+Thin over the services (``workflows.attachments``, ``workflows.responsibility``): a refusal
+comes back to the case page as the GOV.UK error summary, naming the field, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Request, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Response
+from sqlalchemy import select
+
+from api import present
+from api.deps import retry_on_conflict
+from api.pages.common import FormError, sentence
+from casework import queries
+from casework.errors import Conflict, Forbidden, InvalidInput
+from casework.models import Case, Enrolment, School, User
+from casework.vocabulary import Role, Stage, Team, year_group
+from workflows.attachments import MAX_BYTES, AddAttachment, add_attachment, attachments_of
+from workflows.context import Context
+from workflows.policy import CASEWORK_ROLES, can_hold, may_fire, team_of
+from workflows.responsibility import (
+    STATUTORY_REFERRAL_FIELDS,
+    MakeReferral,
+    assign,
+    refer,
+)
+
+# The statutory referral form's sections as a school fills them in (Knowsley, Level 3).
+REFERRAL_SECTIONS = {
+    "actions_taken": "What the school has done",
+    "attendance_data": "Attendance: the figures and the pattern",
+    "support_offered": "Support offered and how the family responded",
+}
+assert set(REFERRAL_SECTIONS) == set(STATUTORY_REFERRAL_FIELDS)
+
+# Field ids on the case page each form's errors may point at.
+FIELD_IDS = frozenset(
+    {
+        "documents",
+        "document-file",
+        "handover",
+        "handover-to_user_id",
+        "handover-reason",
+        "referral",
+        "referral-to_team",
+        "referral-reason",
+        *(f"referral-{name}" for name in REFERRAL_SECTIONS),
+    }
+)
+
+
+# --- what the case page shows -------------------------------------------------------------------
+
+
+def family_view(ctx: Context, case: Case) -> dict[str, Any]:
+    """The pupil's parents and carers (in the school's order), and siblings the user may see."""
+    pupil = queries.pupil(ctx.session, ctx.scope, case.pupil_id)
+    links = sorted(pupil.contacts, key=lambda link: (link.priority, link.contact_id))
+    siblings = queries.siblings(ctx.session, ctx.scope, pupil)
+    schools = _current_schools(ctx, [s.id for s in siblings])
+    return {
+        "contacts": [present.contact(link, link.contact) for link in links],
+        "siblings": [
+            {
+                "id": s.id,
+                "name": s.display_name,
+                "year": year_group(s.nc_year),
+                "school": schools.get(s.id, "No current school"),
+                "same_school": s.id in schools and schools[s.id] == case.school.name,
+            }
+            for s in siblings
+        ],
+    }
+
+
+def _current_schools(ctx: Context, pupil_ids: list[int]) -> dict[int, str]:
+    if not pupil_ids:
+        return {}
+    today = ctx.today()
+    rows = ctx.session.execute(
+        select(Enrolment.pupil_id, School.name)
+        .join(School, School.id == Enrolment.school_id)
+        .where(
+            Enrolment.pupil_id.in_(pupil_ids),
+            Enrolment.start_date <= today,
+            (Enrolment.end_date.is_(None)) | (Enrolment.end_date >= today),
+            ctx.scope.schools(),
+        )
+        .order_by(Enrolment.registration.desc())  # "main" before "dual"
+    )
+    found: dict[int, str] = {}
+    for pupil_id, name in rows:
+        found.setdefault(pupil_id, name)
+    return found
+
+
+def documents_view(ctx: Context, case: Case) -> dict[str, Any]:
+    return {
+        "files": [
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "media_type": a.media_type,
+                "size_kb": max(1, round(a.size / 1024)),
+                "uploaded_at": a.uploaded_at,
+                "href": f"/api/cases/{case.id}/attachments/{a.id}",
+            }
+            for a in attachments_of(ctx, case.id)
+        ],
+        "may_add": may_fire(Role(ctx.actor.role), "add_attachment") is None,
+        "max_mb": MAX_BYTES // (1024 * 1024),
+    }
+
+
+def handover_view(ctx: Context, case: Case) -> dict[str, Any]:
+    """Who the user may hand the case to, and which teams they may refer it to."""
+    role = Role(ctx.actor.role)
+    if case.stage == Stage.CLOSED or role not in CASEWORK_ROLES:
+        return {"open": False}
+    school = case.school
+    people = ctx.session.scalars(
+        select(User)
+        .where(User.la_id == case.la_id, User.active.is_(True), User.id != case.owner_id)
+        .order_by(User.full_name)
+    )
+    candidates = [
+        (u.id, f"{u.full_name}, {u.position}")
+        for u in people
+        if can_hold(u, school) and (role == Role.LA_MANAGER or team_of(u).value == case.team)
+    ]
+    teams = [
+        (team.value, label)
+        for team, label in (
+            (Team.TRADED, "The traded attendance service"),
+            (Team.STATUTORY, "The statutory attendance team"),
+        )
+        if team.value != case.team and (team != Team.TRADED or school.traded_service)
+    ]
+    return {
+        "open": True,
+        "candidates": candidates,
+        "teams": teams,
+        # A school without a traded officer sends the statutory referral form's sections.
+        "sections": REFERRAL_SECTIONS if case.team == Team.SCHOOL else {},
+    }
+
+
+# --- the forms ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DocumentForm:
+    file: UploadFile | None = None
+
+
+@dataclass
+class HandoverForm:
+    to_user_id: str = ""
+    reason: str = ""
+
+
+@dataclass
+class ReferralForm:
+    to_team: str = ""
+    reason: str = ""
+    actions_taken: str = ""
+    attendance_data: str = ""
+    support_offered: str = ""
+
+
+def _problems(exc: InvalidInput, prefix: str, fields: dict[str, str], fallback: str):
+    """Each problem as an error on the field it names (``content.x`` is the form's ``x``)."""
+    errors = []
+    for problem in exc.problems:
+        name = problem.field.removeprefix("content.")
+        label = fields.get(name)
+        if label is None:
+            errors.append(FormError(fallback, sentence(problem.rule)))
+        else:
+            errors.append(FormError(f"{prefix}-{name}", f"{label}: {problem.rule}"))
+    return errors
+
+
+class CaseFormPages(Controller):
+    path = "/cases"
+    include_in_schema = False
+
+    @post(
+        "/{case_id:int}/documents",
+        sync_to_thread=True,
+        request_max_body_size=MAX_BYTES + 64 * 1024,
+    )
+    def add_document(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        data: Annotated[DocumentForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Response:
+        from api.pages.cases import case_page
+
+        upload = data.file
+        if upload is None or not upload.filename:
+            error = FormError("document-file", "Choose a file to add to the case")
+            return case_page(request, case_id, errors=[error], status=422)
+        command = AddAttachment(
+            filename=upload.filename,
+            media_type=(upload.content_type or "").split(";")[0].strip().lower(),
+            content=upload.file.read(MAX_BYTES + 1),
+        )
+        try:
+            retry_on_conflict(request, lambda ctx: add_attachment(ctx, case_id, command))
+        except InvalidInput as exc:
+            errors = _problems(exc, "document", {"file": "File"}, "document-file")
+            return case_page(request, case_id, errors=errors, status=422)
+        except Forbidden as exc:
+            return case_page(
+                request, case_id, errors=[FormError("documents", sentence(str(exc)))], status=403
+            )
+        return Redirect(f"/cases/{case_id}#documents", status_code=303)
+
+    @post("/{case_id:int}/handover", sync_to_thread=True)
+    def hand_over(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        data: Annotated[HandoverForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response:
+        from api.pages.cases import case_page
+
+        submitted = {"form": "handover", **data.__dict__}
+        if not data.to_user_id.strip().isdigit():
+            error = FormError("handover-to_user_id", "Choose who the case goes to")
+            return case_page(request, case_id, errors=[error], submitted=submitted, status=422)
+        to_user_id = int(data.to_user_id)
+        try:
+            retry_on_conflict(request, lambda ctx: assign(ctx, case_id, to_user_id, data.reason))
+        except InvalidInput as exc:
+            fields = {"to_user_id": "Who the case goes to", "reason": "Why"}
+            errors = _problems(exc, "handover", fields, "handover")
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
+        except (Conflict, Forbidden) as exc:
+            status = 409 if isinstance(exc, Conflict) else 403
+            errors = [FormError("handover", sentence(str(exc)))]
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
+        return Redirect(f"/cases/{case_id}", status_code=303)
+
+    @post("/{case_id:int}/referral", sync_to_thread=True)
+    def make_referral(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        data: Annotated[ReferralForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response:
+        from api.pages.cases import case_page
+
+        submitted = {"form": "referral", **data.__dict__}
+        content = {
+            name: text for name in REFERRAL_SECTIONS if (text := getattr(data, name).strip())
+        }
+        command = MakeReferral(to_team=data.to_team, reason=data.reason, content=content)
+        try:
+            retry_on_conflict(request, lambda ctx: refer(ctx, case_id, command))
+        except InvalidInput as exc:
+            fields = {"to_team": "Refer to", "reason": "Why", **REFERRAL_SECTIONS}
+            errors = _problems(exc, "referral", fields, "referral")
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
+        except (Conflict, Forbidden) as exc:
+            status = 409 if isinstance(exc, Conflict) else 403
+            errors = [FormError("referral", sentence(str(exc)))]
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
+        return Redirect(f"/cases/{case_id}#referrals", status_code=303)

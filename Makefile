@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_cases
 	$(BIN)/python -m tests.benchmarks.bench_sweep
 	$(BIN)/python -m tests.benchmarks.bench_registers --pupils 20000
+	$(BIN)/python -m tests.benchmarks.bench_pack
 
 ## The county-scale register benchmark at full size (250,000 pupils, both engines; long).
 bench-county: setup

@@ -554,6 +554,8 @@ def chronology_rows(record: Record, exhibits: Exhibits) -> list[tuple[date, int,
         engaged = outcome = ""
         exhibit = exhibits.label(data.get("attachment"))
         detail = event.reason or ""
+        if event.kind == EventKind.ATTACHMENT_ADDED and not detail:
+            detail = str(data.get("filename") or "")
         if event.kind == EventKind.INTERVENTION_RECORDED or (
             event.intervention_id and event.kind == EventKind.NOTE
         ):

@@ -76,7 +76,9 @@ class Exhibit:
 
     ``label`` ("EX1", "EX2", ...) is stamped on every page of the exhibit and named wherever the
     sections refer to it. A PDF exhibit's own pages are included; any other file gets one page
-    describing it (name, type, size, sha256) and travels in the ZIP as it is.
+    describing it (name, type, size, sha256), followed by the picture itself for a JPEG or PNG,
+    and travels in the ZIP as it is. ``filename`` is the file's own name (the renderer adds the
+    label in the ZIP); ``sha256`` must be the content's (the renderer refuses a mismatch).
     """
 
     label: str

@@ -26,6 +26,7 @@ from api.pages.penalty_notices import PenaltyNoticePages
 from api.pages.penalty_requests import PenaltyRequestPages
 from api.pages.pupils import PupilPages
 from api.pages.registers import RegisterPages
+from api.pages.reports import ReportPages
 from api.pages.sign_in import SignInPages
 from api.pages.work import ProposalPages, WorkPages
 
@@ -53,6 +54,7 @@ def page_routers() -> list[Router]:
             LetterPages,
             PupilPages,
             RegisterPages,
+            ReportPages,
             PenaltyPages,
             PenaltyRequestPages,
             PenaltyNoticePages,

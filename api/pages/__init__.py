@@ -27,6 +27,7 @@ from api.pages.penalty_requests import PenaltyRequestPages
 from api.pages.pupils import PupilPages
 from api.pages.registers import RegisterPages
 from api.pages.reports import ReportPages
+from api.pages.schools import SchoolPages
 from api.pages.sign_in import SignInPages
 from api.pages.work import ProposalPages, WorkPages
 
@@ -55,6 +56,7 @@ def page_routers() -> list[Router]:
             PupilPages,
             RegisterPages,
             ReportPages,
+            SchoolPages,
             PenaltyPages,
             PenaltyRequestPages,
             PenaltyNoticePages,

@@ -15,11 +15,14 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from api.pages.admin import AdminPages
 from api.pages.case_forms import CaseFormPages
 from api.pages.cases import CasePages
 from api.pages.common import ERROR_PAGES, configure
+from api.pages.imports import ImportPages
 from api.pages.leave import LeavePages
 from api.pages.letters import LetterPages
+from api.pages.outbox import OutboxPages
 from api.pages.packs import PackPages
 from api.pages.penalties import PenaltyPages
 from api.pages.penalty_notices import PenaltyNoticePages
@@ -62,6 +65,9 @@ def page_routers() -> list[Router]:
             PenaltyNoticePages,
             LeavePages,
             PackPages,
+            ImportPages,
+            OutboxPages,
+            AdminPages,
         ],
         exception_handlers=ERROR_PAGES,
         include_in_schema=False,

@@ -102,8 +102,9 @@ def _has(ctx: Context, case: Case, kind: str) -> bool:
 
 def prepare_pack(factory: sessionmaker[Session], *, la_id: int, as_at: date) -> int | None:
     """Make one Enforce case ready for its pack; its id, or None when no case fits."""
-    # After the registers' import and daily scan (16:00), so the chronology stays in order.
-    clock = FixedClock(datetime.combine(as_at, time(16, 30), tzinfo=UTC))
+    # At the registers' import and daily scan (16:00 UTC), so the chronology stays in order and
+    # still falls within the school day's office hours in summer time (17:00 in London).
+    clock = FixedClock(datetime.combine(as_at, time(16, 0), tzinfo=UTC))
     with factory() as session:
         officer = session.scalars(select(User).where(User.username == OFFICER)).first()
         if officer is None:

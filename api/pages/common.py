@@ -129,6 +129,7 @@ def render(template: str, context: dict[str, Any] | None = None, *, status: int 
 NAVIGATION: tuple[tuple[str, str, str, frozenset[Role]], ...] = (
     ("work", "/", "My work", frozenset(CASEWORK_ROLES)),
     ("caseload", "/caseload", "Caseload", frozenset(CASEWORK_ROLES)),
+    ("schools", "/schools", "Schools", frozenset(CASEWORK_ROLES)),
     ("penalties", "/penalty-notices", "Penalty notices", frozenset(CASEWORK_ROLES)),
     (
         "reports",

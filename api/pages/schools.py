@@ -216,9 +216,57 @@ def _sessions(sessions) -> str:
     return "Whole day" if len(names) == 2 else " and ".join(names) + " only"
 
 
+def school_list(ctx: Context) -> list[dict[str, Any]]:
+    """Each school the user may see, with its open cases and its pupils in each flag group the
+    user may see (two grouped queries, whatever the number of schools)."""
+    schools = queries.schools(ctx.session, ctx.scope)
+    cases = dict(
+        ctx.session.execute(
+            select(Case.school_id, func.count())
+            .where(Case.closed_at.is_(None), ctx.scope.cases())
+            .group_by(Case.school_id)
+        ).all()
+    )
+    flags: dict[tuple[int, str], int] = {
+        (school_id, flag): count
+        for school_id, flag, count in ctx.session.execute(
+            select(
+                PupilFlag.school_id, PupilFlag.flag, func.count(func.distinct(PupilFlag.pupil_id))
+            )
+            .join(Pupil, Pupil.id == PupilFlag.pupil_id)
+            .where(PupilFlag.flag.in_([flag for flag, _, _ in GROUPS]), ctx.scope.pupils())
+            .group_by(PupilFlag.school_id, PupilFlag.flag)
+        )
+    }
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "urn": s.urn,
+            "phase": s.phase,
+            "open_cases": cases.get(s.id, 0),
+            "groups": [flags.get((s.id, flag), 0) for flag, _, _ in GROUPS],
+        }
+        for s in schools
+    ]
+
+
 class SchoolPages(Controller):
     path = "/schools"
     include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def index(self, request: Request) -> Template:
+        with unit_of_work(request) as ctx:
+            ctx.require_role(*CASEWORK_ROLES, doing="see schools' attendance")
+            titles = flag_titles(ctx.profile.analytics)
+            context = {
+                "me": me(ctx),
+                "active_section": "schools",
+                "schools": school_list(ctx),
+                "group_titles": [titles.get(flag, flag) for flag, _, _ in GROUPS],
+            }
+        return render("schools.html", context)
 
     @get("/{school_id:int}", sync_to_thread=True)
     def show(self, request: Request, school_id: FromPath[int]) -> Template:
@@ -238,7 +286,7 @@ class SchoolPages(Controller):
             meeting = next_tsm(today)
             context = {
                 "me": me(ctx),
-                "active_section": "caseload",
+                "active_section": "schools",
                 "school": {
                     "id": school.id,
                     "name": school.name,

@@ -348,3 +348,20 @@ def test_a_dual_registered_session_shows_both_codes_and_counts_the_possible_one(
     assert (kind, text) == ("unauthorised", "D O")
     assert "D at Oakfield Primary: Dual registered" in label
     assert "O at Riverside Primary: Absent in other" in label
+
+
+def test_the_schools_list_shows_only_schools_in_scope_with_their_open_cases(
+    client_as, context, db
+):
+    ctx = context("oak_lead")
+    open_case(ctx, OpenCase(db.world.pupil_oak, db.world.oakfield, reason="below 90%"))
+    ctx.commit()
+    traded = client_as("traded").get("/schools", headers=HTML)
+    assert traded.status_code == 200
+    names = re.findall(r'href="/schools/(\d+)">([^<]+)</a>', traded.text)
+    assert {int(i) for i, _ in names} == {db.world.oakfield, db.world.riverside}
+    row = re.search(r"Oakfield Primary</a></th>(.*?)</tr>", traded.text, re.S).group(1)
+    assert re.findall(r"numeric\">(\d+)<", row)[0] == "1"  # one open case
+    lead = client_as("oak_lead").get("/schools", headers=HTML).text
+    assert re.findall(r'href="/schools/(\d+)"', lead) == [str(db.world.oakfield)]
+    assert client_as("admin").get("/schools", headers=HTML).status_code == 403

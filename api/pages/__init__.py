@@ -17,6 +17,7 @@ from litestar.template.config import TemplateConfig
 
 from api.pages.admin import AdminPages
 from api.pages.case_forms import CaseFormPages
+from api.pages.caseload import CaseloadPages
 from api.pages.cases import CasePages
 from api.pages.common import ERROR_PAGES, configure
 from api.pages.imports import ImportPages
@@ -53,6 +54,7 @@ def page_routers() -> list[Router]:
             SignInPages,
             WorkPages,
             ProposalPages,
+            CaseloadPages,
             CasePages,
             CaseFormPages,
             LetterPages,

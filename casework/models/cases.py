@@ -10,12 +10,27 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.models.base import Base, JSONType, UTCDateTime
 from casework.models.organisation import School, User
 from casework.models.pupils import Pupil
+
+OPEN_CASES = {
+    "postgresql_where": text("closed_at IS NULL"),
+    "sqlite_where": text("closed_at IS NULL"),
+}
 
 
 class Case(Base):
@@ -42,6 +57,13 @@ class Case(Base):
     owner: Mapped[User] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
+    # Open cases newest first, in an LA, for a holder and at a school: My work and the
+    # caseload (migration 0012).
+    __table_args__ = (
+        Index("ix_case_file_open_la_opened", "la_id", "opened_at", "id", **OPEN_CASES),
+        Index("ix_case_file_open_owner_opened", "owner_id", "opened_at", "id", **OPEN_CASES),
+        Index("ix_case_file_open_school_opened", "school_id", "opened_at", "id", **OPEN_CASES),
+    )
 
 
 class CaseEvent(Base):

@@ -11,11 +11,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.models.base import Base, JSONType, UTCDateTime
 from casework.models.cases import Case
+
+# Open deadlines (pending, or passed and escalated but not yet actioned): partial indexes.
+OPEN_ONLY = {
+    "postgresql_where": text("status IN ('pending', 'fired')"),
+    "sqlite_where": text("status IN ('pending', 'fired')"),
+}
 
 
 class Deadline(Base):
@@ -51,6 +57,10 @@ class Deadline(Base):
         # The sweep's two questions: what is due, and what needs a reminder.
         Index("ix_deadline_status_due_on", "status", "due_on"),
         Index("ix_deadline_status_remind_on", "status", "remind_on"),
+        # My work and the caseload: open deadlines by date, and each case's next one
+        # (migration 0012).
+        Index("ix_deadline_open_due_on", "due_on", "case_id", **OPEN_ONLY),
+        Index("ix_deadline_open_case_id", "case_id", "due_on", "status", "id", **OPEN_ONLY),
     )
 
 

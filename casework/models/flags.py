@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import Base, JSONType, UTCDateTime
@@ -32,7 +32,11 @@ class PupilFlag(Base):
     explanation: Mapped[str] = mapped_column(Text)
     figures: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
-    __table_args__ = (UniqueConstraint("pupil_id", "school_id", "flag"),)
+    __table_args__ = (
+        UniqueConstraint("pupil_id", "school_id", "flag"),
+        # Pupils newly flagged, on My work (migration 0012).
+        Index("ix_pupil_flag_raised_on", "raised_on"),
+    )
 
 
 class CaseProposal(Base):

@@ -24,16 +24,20 @@ from api.deps import retry_on_conflict
 from api.pages.common import FormError, sentence
 from casework import queries
 from casework.errors import Conflict, Forbidden, InvalidInput
+from casework.errors import NotFound as NotFoundError
 from casework.models import Case, Enrolment, School, User
 from casework.vocabulary import Role, Stage, Team, year_group
+from workflows.approvals import decide_approval, request_approval
 from workflows.attachments import MAX_BYTES, AddAttachment, add_attachment, attachments_of
 from workflows.context import Context
 from workflows.policy import CASEWORK_ROLES, can_hold, may_fire, team_of
 from workflows.responsibility import (
     STATUTORY_REFERRAL_FIELDS,
     MakeReferral,
+    accept_referral,
     assign,
     refer,
+    return_referral,
 )
 
 # The statutory referral form's sections as a school fills them in (Knowsley, Level 3).
@@ -56,6 +60,12 @@ FIELD_IDS = frozenset(
         "referral-to_team",
         "referral-reason",
         *(f"referral-{name}" for name in REFERRAL_SECTIONS),
+        "approval-requests",
+        "approval-target_stage",
+        "approval-reason",
+        "decision-reason",
+        "referrals",
+        "referral-decision-reason",
     }
 )
 
@@ -156,6 +166,46 @@ def handover_view(ctx: Context, case: Case) -> dict[str, Any]:
     }
 
 
+def decisions_view(ctx: Context, case: Case) -> dict[str, Any]:
+    """What the user may ask or decide on the case: a manager's approval before a formal stage
+    (asked by the case's workers, given by a manager other than the one who asked), and a
+    referral waiting for the user's team."""
+    role = Role(ctx.actor.role)
+    open_case = case.stage != Stage.CLOSED and role in CASEWORK_ROLES
+    approvals = queries.approvals_of(ctx.session, case)
+    asked = {a.target_stage for a in approvals if a.status in ("pending", "approved")}
+    may_ask = [
+        (stage, Stage(stage).label)
+        for stage in ctx.profile.approval_required_before
+        if stage not in asked and stage != case.stage
+    ]
+    referral = next(
+        (r for r in queries.referrals_of(ctx.session, case) if r.status == "pending"), None
+    )
+    my_team = team_of(ctx.actor).value
+    return {
+        "may_ask": may_ask if open_case else [],
+        "to_decide": [
+            a.id
+            for a in approvals
+            if a.status == "pending"
+            and role == Role.LA_MANAGER
+            and a.requested_by_id != ctx.actor.id
+        ],
+        "referral": (
+            {
+                "id": referral.id,
+                "to_team": referral.to_team,
+                "may_accept": role != Role.LA_MANAGER and my_team == referral.to_team,
+            }
+            if referral is not None
+            and open_case
+            and (role == Role.LA_MANAGER or my_team == referral.to_team)
+            else None
+        ),
+    }
+
+
 # --- the forms ----------------------------------------------------------------------------------
 
 
@@ -167,6 +217,24 @@ class DocumentForm:
 @dataclass
 class HandoverForm:
     to_user_id: str = ""
+    reason: str = ""
+
+
+@dataclass
+class ApprovalForm:
+    target_stage: str = ""
+    reason: str = ""
+
+
+@dataclass
+class DecisionForm:
+    decision: str = ""
+    reason: str = ""
+
+
+@dataclass
+class ReferralDecisionForm:
+    decision: str = ""
     reason: str = ""
 
 
@@ -280,3 +348,95 @@ class CaseFormPages(Controller):
             errors = [FormError("referral", sentence(str(exc)))]
             return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
         return Redirect(f"/cases/{case_id}#referrals", status_code=303)
+
+    @post("/{case_id:int}/approvals", sync_to_thread=True)
+    def ask_approval(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        data: Annotated[ApprovalForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response:
+        from api.pages.cases import case_page
+
+        submitted = {"form": "approval", **data.__dict__}
+        try:
+            retry_on_conflict(
+                request,
+                lambda ctx: request_approval(ctx, case_id, data.target_stage, data.reason),
+            )
+        except InvalidInput as exc:
+            fields = {"target_stage": "Move to", "reason": "Reason"}
+            errors = _problems(exc, "approval", fields, "approval-requests")
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
+        except (Conflict, Forbidden) as exc:
+            status = 409 if isinstance(exc, Conflict) else 403
+            errors = [FormError("approval-requests", sentence(str(exc)))]
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
+        return Redirect(f"/cases/{case_id}#approval-requests", status_code=303)
+
+    @post("/{case_id:int}/approvals/{approval_id:int}/decision", sync_to_thread=True)
+    def decide(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        approval_id: FromPath[int],
+        data: Annotated[DecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response:
+        from api.pages.cases import case_page
+
+        submitted = {"form": "decision", **data.__dict__}
+        if data.decision not in ("approve", "refuse"):
+            error = FormError("approval-requests", "Choose to approve or to refuse the move")
+            return case_page(request, case_id, errors=[error], submitted=submitted, status=422)
+
+        def change(ctx: Context):
+            found = decide_approval(ctx, approval_id, data.decision == "approve", data.reason)
+            if found.case_id != case_id:  # the address names another case: nothing changes
+                raise NotFoundError("record", case_id)
+            return found
+
+        try:
+            retry_on_conflict(request, change)
+        except InvalidInput as exc:
+            errors = _problems(exc, "decision", {"reason": "Reason"}, "approval-requests")
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
+        except (Conflict, Forbidden) as exc:
+            status = 409 if isinstance(exc, Conflict) else 403
+            errors = [FormError("approval-requests", sentence(str(exc)))]
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
+        return Redirect(f"/cases/{case_id}#approval-requests", status_code=303)
+
+    @post("/{case_id:int}/referrals/{referral_id:int}/decision", sync_to_thread=True)
+    def decide_referral(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        referral_id: FromPath[int],
+        data: Annotated[ReferralDecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response:
+        from api.pages.cases import case_page
+
+        submitted = {"form": "referral-decision", **data.__dict__}
+        if data.decision not in ("accept", "return"):
+            error = FormError("referrals", "Choose to accept or to return the referral")
+            return case_page(request, case_id, errors=[error], submitted=submitted, status=422)
+
+        def change(ctx: Context):
+            case = ctx.case(case_id)
+            if referral_id not in {r.id for r in queries.referrals_of(ctx.session, case)}:
+                raise NotFoundError("record", case_id)
+            if data.decision == "accept":
+                return accept_referral(ctx, referral_id, data.reason)
+            return return_referral(ctx, referral_id, data.reason)
+
+        try:
+            retry_on_conflict(request, change)
+        except InvalidInput as exc:
+            fields = {"reason": "Reason"}
+            errors = _problems(exc, "referral-decision", fields, "referrals")
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
+        except (Conflict, Forbidden) as exc:
+            status = 409 if isinstance(exc, Conflict) else 403
+            errors = [FormError("referrals", sentence(str(exc)))]
+            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
+        return Redirect(f"/cases/{case_id}", status_code=303)

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from api import present
 from api.deps import retry_on_conflict, unit_of_work
 from api.pages.case_forms import FIELD_IDS as CASE_FORM_FIELD_IDS
-from api.pages.case_forms import documents_view, family_view, handover_view
+from api.pages.case_forms import decisions_view, documents_view, family_view, handover_view
 from api.pages.common import FormError, me, render, sentence, words
 from api.pages.letters import case_letters
 from api.pages.penalty_requests import CASE_FIELD_IDS as PENALTY_FIELD_IDS
@@ -253,6 +253,7 @@ def case_page(
             "family": family_view(ctx, case),
             "documents": documents_view(ctx, case),
             "handover": handover_view(ctx, case),
+            "decisions": decisions_view(ctx, case),
             # Statutory officers and managers only: the rest never see that a pack exists.
             "court_packs": [
                 {"reference": v.pack.reference, "pages": v.pack.pages, "built_at": v.pack.built_at}

@@ -113,13 +113,6 @@ def test_a_case_walks_from_monitor_to_a_notice_to_improve(browser, visitor, walk
         officer.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no page asks for or gives a manager's approval: the case page lists approvals but "
-    "has no form to ask for one (POST /api/cases/{id}/approvals is the JSON API's only), and My "
-    "work lists approvals waiting with no way to approve or refuse them "
-    "(POST /api/approvals/{id}/decision)",
-)
 def test_a_manager_approves_the_move_to_enforce_through_the_pages(browser, visitor, server):
     """Knowsley needs a manager's approval before Enforce: the statutory officer asks on the
     case page, the manager approves from My work, and the move is no longer blocked by it."""
@@ -145,11 +138,14 @@ def test_a_manager_approves_the_move_to_enforce_through_the_pages(browser, visit
         visitor.check(officer, "approval-asked")
 
         sign_in(visitor, manager, "manager")
-        waiting = manager.locator("#approvals ~ table").first
-        waiting.get_by_role("link").first.click()
+        # From My work's approvals waiting, one click to the case.
+        with manager.expect_navigation():
+            manager.locator(f'#approvals ~ * a[href="{path}"]').first.click()
         decide = manager.locator("form[action*='decision']")
         assert decide.count() > 0, "no form to approve or refuse"
-        decide.get_by_role("button", name=re.compile("Approve")).click()
+        decide.get_by_label("Reason").fill("Support offered at every level; the panel agrees")
+        with manager.expect_navigation():
+            decide.get_by_role("button", name=re.compile("Approve")).click()
         visitor.check(manager, "approved")
 
         visitor.visit(officer, path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from casework.models import Attachment, Case, CaseEvent, Referral
+from casework.models import ApprovalRequest, Attachment, Case, CaseEvent, Referral
 from tests.integration.test_pages import _open
 
 
@@ -72,9 +72,7 @@ def test_a_case_is_handed_to_someone_in_the_team_with_a_reason(client_as, contex
     # Only people who may hold this school's cases in the same team are offered.
     assert f'value="{db.world.users["river_lead"]}"' not in page
     events = _count(db, CaseEvent, case_id=case_id)
-    missing = lead.post(
-        f"/cases/{case_id}/handover", data={"to_user_id": str(head), "reason": " "}
-    )
+    missing = lead.post(f"/cases/{case_id}/handover", data={"to_user_id": str(head), "reason": " "})
     assert missing.status_code == 422 and 'href="#handover-reason"' in missing.text
     assert _count(db, CaseEvent, case_id=case_id) == events
     done = lead.post(
@@ -87,9 +85,7 @@ def test_a_case_is_handed_to_someone_in_the_team_with_a_reason(client_as, contex
         assert session.get(Case, case_id).owner_id == head
 
 
-def test_a_school_referral_to_the_statutory_team_needs_the_forms_sections(
-    client_as, context, db
-):
+def test_a_school_referral_to_the_statutory_team_needs_the_forms_sections(client_as, context, db):
     # Hillcrest does not buy the traded service: its lead refers to the statutory team.
     case_id, _ = _open(context, "hill_lead", db.world.pupil_hill, db.world.hillcrest)
     lead = client_as("hill_lead")
@@ -131,3 +127,69 @@ def test_another_schools_user_cannot_post_to_the_forms(client_as, context, db):
     )
     assert handed.status_code == 404
     assert _count(db, Attachment, case_id=case_id) == 0
+
+
+def test_approval_is_asked_on_the_case_page_and_given_by_a_manager(client_as, context, db):
+    case_id, _ = _open(context, "traded", db.world.pupil_oak, db.world.oakfield)
+    officer = client_as("traded")
+    page = officer.get(f"/cases/{case_id}").text
+    assert f'action="/cases/{case_id}/approvals"' in page
+    assert '<option value="enforce"' in page
+    refused = officer.post(
+        f"/cases/{case_id}/approvals", data={"target_stage": "enforce", "reason": ""}
+    )
+    assert refused.status_code == 422 and 'href="#approval-reason"' in refused.text
+    asked = officer.post(
+        f"/cases/{case_id}/approvals",
+        data={"target_stage": "enforce", "reason": "Support refused at every level"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303, asked.text
+    with db.factory() as session:
+        [approval] = session.scalars(
+            select(ApprovalRequest).where(ApprovalRequest.case_id == case_id)
+        ).all()
+    # The officer who asked cannot decide; a manager can, with a reason.
+    assert "/decision" not in officer.get(f"/cases/{case_id}").text
+    manager = client_as("manager")
+    decision = f"/cases/{case_id}/approvals/{approval.id}/decision"
+    assert f'action="{decision}"' in manager.get(f"/cases/{case_id}").text
+    bare = manager.post(decision, data={"decision": "approve", "reason": " "})
+    assert bare.status_code == 422 and 'href="#decision-reason"' in bare.text
+    done = manager.post(
+        decision,
+        data={"decision": "approve", "reason": "Evidence of support is complete"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    with db.factory() as session:
+        assert session.get(ApprovalRequest, approval.id).status == "approved"
+    # An approval decided through another case's address changes nothing.
+    other_id, _ = _open(context, "traded", db.world.pupil_river, db.world.riverside)
+    wrong = manager.post(
+        f"/cases/{other_id}/approvals/{approval.id}/decision",
+        data={"decision": "refuse", "reason": "x"},
+    )
+    assert wrong.status_code in (404, 409)
+
+
+def test_a_referral_is_accepted_from_the_case_page_by_the_team(client_as, context, db):
+    case_id, _ = _open(context, "oak_lead", db.world.pupil_oak, db.world.oakfield)
+    lead = client_as("oak_lead")
+    made = lead.post(
+        f"/cases/{case_id}/referral",
+        data={"to_team": "traded", "reason": "Two letters and a meeting, no change"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    with db.factory() as session:
+        [referral] = session.scalars(select(Referral).where(Referral.case_id == case_id)).all()
+    decision = f"/cases/{case_id}/referrals/{referral.id}/decision"
+    assert decision not in lead.get(f"/cases/{case_id}").text  # the school cannot decide
+    officer = client_as("traded")
+    assert f'action="{decision}"' in officer.get(f"/cases/{case_id}").text
+    accepted = officer.post(decision, data={"decision": "accept"}, follow_redirects=False)
+    assert accepted.status_code == 303, accepted.text
+    with db.factory() as session:
+        assert session.get(Case, case_id).owner_id == db.world.users["traded"]
+        assert session.get(Referral, referral.id).status == "accepted"

@@ -14,10 +14,18 @@ from tests.browser.conftest import sign_in
 ROLES = ["school", "traded", "statutory", "manager", "admin"]
 # Each role's navigation, as api/pages/common.py NAVIGATION gives it.
 EXPECTED_NAV = {
-    "school": ["My work", "Caseload", "Penalty notices", "Imports"],
-    "traded": ["My work", "Caseload", "Penalty notices", "Reports"],
-    "statutory": ["My work", "Caseload", "Penalty notices", "Reports"],
-    "manager": ["My work", "Caseload", "Penalty notices", "Reports", "Imports", "Outbox"],
+    "school": ["My work", "Caseload", "Schools", "Penalty notices", "Imports"],
+    "traded": ["My work", "Caseload", "Schools", "Penalty notices", "Reports"],
+    "statutory": ["My work", "Caseload", "Schools", "Penalty notices", "Reports"],
+    "manager": [
+        "My work",
+        "Caseload",
+        "Schools",
+        "Penalty notices",
+        "Reports",
+        "Imports",
+        "Outbox",
+    ],
     "admin": ["Imports", "Outbox", "Admin"],
 }
 MOST_FOLLOWED_PER_PAGE = 6

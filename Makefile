@@ -8,7 +8,7 @@ ASSETS := node_modules/.casework-built
 # Debian's Chromium for the browser tests (never `playwright install`: no such network here).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench bench-county setup clean
+.PHONY: run test lint bench bench-county bench-pages setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: setup
 	$(BIN)/python -m tests.benchmarks.bench_sweep
 	$(BIN)/python -m tests.benchmarks.bench_registers --pupils 20000
 	$(BIN)/python -m tests.benchmarks.bench_pack
+
+## My work and the caseload under 20 concurrent users, 100,000 cases on PostgreSQL (long).
+bench-pages: setup
+	$(BIN)/python -m tests.benchmarks.bench_pages
 
 ## The county-scale register benchmark at full size (250,000 pupils, both engines; long).
 bench-county: setup

@@ -34,7 +34,7 @@ run: setup
 ## Lint, then every test on SQLite and on the local PostgreSQL server.
 test: setup $(CHROMIUM)
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 ## Benchmarks: print figures against a plain-SQL reference (not part of the test suite).
 bench: setup

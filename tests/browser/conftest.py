@@ -96,7 +96,7 @@ class Server:
             return db.execute(sql, params).fetchall()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory) -> Iterator[Server]:
     _require_browser()
     var_dir = tmp_path_factory.mktemp("browser-demo")
@@ -151,7 +151,9 @@ def server(tmp_path_factory) -> Iterator[Server]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+# Package-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running in
+# the thread until it stops, and tests after these (the mail senders) call asyncio.run().
+@pytest.fixture(scope="package")
 def browser(server, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 

@@ -350,9 +350,7 @@ def test_a_dual_registered_session_shows_both_codes_and_counts_the_possible_one(
     assert "O at Riverside Primary: Absent in other" in label
 
 
-def test_the_schools_list_shows_only_schools_in_scope_with_their_open_cases(
-    client_as, context, db
-):
+def test_the_schools_list_shows_only_schools_in_scope_with_their_open_cases(client_as, context, db):
     ctx = context("oak_lead")
     open_case(ctx, OpenCase(db.world.pupil_oak, db.world.oakfield, reason="below 90%"))
     ctx.commit()

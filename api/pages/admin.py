@@ -21,7 +21,17 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.deps import unit_of_work
-from api.pages.common import ROLE_WORDS, FormError, la_name, me, render, sentence, words
+from api.pages.common import (
+    DATE_RULE,
+    ROLE_WORDS,
+    FormError,
+    la_name,
+    me,
+    parse_day,
+    render,
+    sentence,
+    words,
+)
 from casework import queries
 from casework.calendars import CalendarChange, ChangeKind, TermCalendar, school_calendar
 from casework.calendars.config_files import la_calendar
@@ -517,19 +527,13 @@ class AdminPages(Controller):
             errors.append(FormError("calendar-kind", "Choose an INSET day or a closure"))
         first = _date(form["first"])
         if first is None:
-            errors.append(
-                FormError(
-                    "calendar-first", "Date: enter the date as YYYY-MM-DD, for example 2025-01-06"
-                )
-            )
+            errors.append(FormError("calendar-first", f"Date: {DATE_RULE}"))
         last = None
         if kind == ChangeKind.CLOSURE.value and form["last"]:
             last = _date(form["last"])
             if last is None:
                 errors.append(
-                    FormError(
-                        "calendar-last", "Last day: enter the date as YYYY-MM-DD or leave it empty"
-                    )
+                    FormError("calendar-last", f"Last day: {DATE_RULE}, or leave it empty")
                 )
         if form["session"] not in {v for v, _ in SESSION_OPTIONS}:
             errors.append(
@@ -657,7 +661,7 @@ STAGE_LABELS_BY_VALUE = {stage.value: label for stage, label in STAGE_LABELS.ite
 
 def _date(text: str) -> date | None:
     try:
-        return date.fromisoformat(text.strip())
+        return parse_day(text)
     except ValueError:
         return None
 

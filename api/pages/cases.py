@@ -22,7 +22,7 @@ from api import present
 from api.deps import retry_on_conflict, unit_of_work
 from api.pages.case_forms import FIELD_IDS as CASE_FORM_FIELD_IDS
 from api.pages.case_forms import decisions_view, documents_view, family_view, handover_view
-from api.pages.common import FormError, me, render, sentence, words
+from api.pages.common import DATE_RULE, FormError, me, parse_day, render, sentence, words
 from api.pages.letters import case_letters
 from api.pages.penalty_requests import CASE_FIELD_IDS as PENALTY_FIELD_IDS
 from api.pages.penalty_requests import case_penalties
@@ -410,12 +410,12 @@ class CasePages(Controller):
         errors = []
         occurred_on = None
         try:
-            occurred_on = date.fromisoformat(data.occurred_on.strip())
+            occurred_on = parse_day(data.occurred_on)
         except ValueError:
             errors.append(
                 FormError(
                     "intervention-occurred_on",
-                    "Date: enter the date as YYYY-MM-DD, for example 2024-11-18",
+                    f"Date: {DATE_RULE}",
                 )
             )
         attendees = [name.strip() for name in data.attendees.split(",") if name.strip()]

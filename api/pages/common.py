@@ -7,6 +7,7 @@ nothing is logged except an exception's type: pages carry personal data.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -100,6 +101,41 @@ def configure(engine: Any) -> None:
         sentence=sentence,
         percent=percent_text,
     )
+
+
+# How a date is asked for: as people in England write one. ISO dates (what a pre-filled field
+# holds) are accepted too.
+DATE_HINT = "For example, 18 11 2024"
+DATE_RULE = "enter a real date, for example 18 11 2024"
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+
+
+def parse_day(text: str) -> date:
+    """A date as typed: 18 11 2024, 18/11/2024, 18-11-2024, 18.11.2024, 18 November 2024,
+    18 Nov 2024 or 2024-11-18. ValueError for anything else, or a day that does not exist."""
+    cleaned = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cleaned):
+        return date.fromisoformat(cleaned)
+    parts = [p for p in re.split(r"[\s/.,-]+", cleaned) if p]
+    if len(parts) != 3:
+        raise ValueError(f"not a date: {text!r}")
+    day, month, year = parts
+    number = _MONTHS.get(month.lower()) if not month.isdigit() else int(month)
+    if number is None or not day.isdigit() or not (year.isdigit() and len(year) == 4):
+        raise ValueError(f"not a date: {text!r}")
+    return date(int(year), number, int(day))
 
 
 @dataclass(frozen=True)

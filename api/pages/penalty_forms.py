@@ -21,14 +21,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.deps import unit_of_work
-from api.pages.common import FormError, sentence
+from api.pages.common import DATE_RULE, FormError, parse_day, sentence
 from casework.errors import Conflict, Forbidden, InvalidInput, NoticeRefused
 from workflows.context import Context
 from workflows.penalties.rules import OVERRIDABLE
 
 T = TypeVar("T")
 
-DATE_FORMAT = "enter the date as YYYY-MM-DD, for example 2024-11-18"
+DATE_FORMAT = DATE_RULE
 # Pounds, with or without pence: "80", "80.00", "£160". Nothing else ("80p", "80.5", "eighty").
 POUNDS = re.compile(r"£?(\d{1,7})(?:\.(\d{2}))?")
 PAGE = "main-content"  # base.html's <main>: where an error with no form on the page points
@@ -145,7 +145,7 @@ def read_date(
     if not text and optional:
         return None
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
         errors.append(FormError(field, f"{label}: {DATE_FORMAT}"))
         return None

@@ -315,10 +315,10 @@ def test_refusals_and_bad_input_name_the_field(client_as, context, db):
 
     bad_date = client.post(
         f"/cases/{case_id}/interventions",
-        data={"kind": "phone_call", "occurred_on": "19/11/2024", "summary": "Called"},
+        data={"kind": "phone_call", "occurred_on": "31/11/2024", "summary": "Called"},
     )
     assert bad_date.status_code == 422
-    assert "Date: enter the date as YYYY-MM-DD" in bad_date.text
+    assert "Date: enter a real date, for example 18 11 2024" in bad_date.text
     assert 'href="#intervention-occurred_on"' in bad_date.text
     assert 'value="Called"' not in bad_date.text  # a summary is a textarea, kept as its text
     assert ">Called</textarea>" in bad_date.text

@@ -260,6 +260,40 @@ def _problems(exc: InvalidInput, prefix: str, fields: dict[str, str], fallback: 
     return errors
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """Where a form's errors go: its field ids' prefix, the fields' labels, the section its
+    other refusals point at, and where a success lands."""
+
+    prefix: str
+    fields: dict[str, str]
+    section: str
+    done: str
+
+
+def _submit(
+    request: Request,
+    case_id: int,
+    change: Any,
+    outcome: Outcome,
+    submitted: dict[str, Any] | None = None,
+) -> Response:
+    """Run the change in a write unit of work; a refusal re-renders the case page with the
+    GOV.UK error summary (naming the field where it can) and nothing changed."""
+    from api.pages.cases import case_page
+
+    try:
+        retry_on_conflict(request, change)
+    except InvalidInput as exc:
+        errors = _problems(exc, outcome.prefix, outcome.fields, outcome.section)
+        return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
+    except (Conflict, Forbidden) as exc:
+        status = 409 if isinstance(exc, Conflict) else 403
+        errors = [FormError(outcome.section, sentence(str(exc)))]
+        return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
+    return Redirect(f"/cases/{case_id}{outcome.done}", status_code=303)
+
+
 class CaseFormPages(Controller):
     path = "/cases"
     include_in_schema = False
@@ -286,16 +320,12 @@ class CaseFormPages(Controller):
             media_type=(upload.content_type or "").split(";")[0].strip().lower(),
             content=upload.file.read(MAX_BYTES + 1),
         )
-        try:
-            retry_on_conflict(request, lambda ctx: add_attachment(ctx, case_id, command))
-        except InvalidInput as exc:
-            errors = _problems(exc, "document", {"file": "File"}, "document-file")
-            return case_page(request, case_id, errors=errors, status=422)
-        except Forbidden as exc:
-            return case_page(
-                request, case_id, errors=[FormError("documents", sentence(str(exc)))], status=403
-            )
-        return Redirect(f"/cases/{case_id}#documents", status_code=303)
+        return _submit(
+            request,
+            case_id,
+            lambda ctx: add_attachment(ctx, case_id, command),
+            Outcome("document", {"file": "File"}, "documents", "#documents"),
+        )
 
     @post("/{case_id:int}/handover", sync_to_thread=True)
     def hand_over(
@@ -311,17 +341,14 @@ class CaseFormPages(Controller):
             error = FormError("handover-to_user_id", "Choose who the case goes to")
             return case_page(request, case_id, errors=[error], submitted=submitted, status=422)
         to_user_id = int(data.to_user_id)
-        try:
-            retry_on_conflict(request, lambda ctx: assign(ctx, case_id, to_user_id, data.reason))
-        except InvalidInput as exc:
-            fields = {"to_user_id": "Who the case goes to", "reason": "Why"}
-            errors = _problems(exc, "handover", fields, "handover")
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
-        except (Conflict, Forbidden) as exc:
-            status = 409 if isinstance(exc, Conflict) else 403
-            errors = [FormError("handover", sentence(str(exc)))]
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
-        return Redirect(f"/cases/{case_id}", status_code=303)
+        fields = {"to_user_id": "Who the case goes to", "reason": "Why"}
+        return _submit(
+            request,
+            case_id,
+            lambda ctx: assign(ctx, case_id, to_user_id, data.reason),
+            Outcome("handover", fields, "handover", ""),
+            submitted,
+        )
 
     @post("/{case_id:int}/referral", sync_to_thread=True)
     def make_referral(
@@ -330,24 +357,20 @@ class CaseFormPages(Controller):
         case_id: FromPath[int],
         data: Annotated[ReferralForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response:
-        from api.pages.cases import case_page
 
         submitted = {"form": "referral", **data.__dict__}
         content = {
             name: text for name in REFERRAL_SECTIONS if (text := getattr(data, name).strip())
         }
         command = MakeReferral(to_team=data.to_team, reason=data.reason, content=content)
-        try:
-            retry_on_conflict(request, lambda ctx: refer(ctx, case_id, command))
-        except InvalidInput as exc:
-            fields = {"to_team": "Refer to", "reason": "Why", **REFERRAL_SECTIONS}
-            errors = _problems(exc, "referral", fields, "referral")
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
-        except (Conflict, Forbidden) as exc:
-            status = 409 if isinstance(exc, Conflict) else 403
-            errors = [FormError("referral", sentence(str(exc)))]
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
-        return Redirect(f"/cases/{case_id}#referrals", status_code=303)
+        fields = {"to_team": "Refer to", "reason": "Why", **REFERRAL_SECTIONS}
+        return _submit(
+            request,
+            case_id,
+            lambda ctx: refer(ctx, case_id, command),
+            Outcome("referral", fields, "referral", "#referrals"),
+            submitted,
+        )
 
     @post("/{case_id:int}/approvals", sync_to_thread=True)
     def ask_approval(
@@ -356,23 +379,16 @@ class CaseFormPages(Controller):
         case_id: FromPath[int],
         data: Annotated[ApprovalForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response:
-        from api.pages.cases import case_page
 
         submitted = {"form": "approval", **data.__dict__}
-        try:
-            retry_on_conflict(
-                request,
-                lambda ctx: request_approval(ctx, case_id, data.target_stage, data.reason),
-            )
-        except InvalidInput as exc:
-            fields = {"target_stage": "Move to", "reason": "Reason"}
-            errors = _problems(exc, "approval", fields, "approval-requests")
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
-        except (Conflict, Forbidden) as exc:
-            status = 409 if isinstance(exc, Conflict) else 403
-            errors = [FormError("approval-requests", sentence(str(exc)))]
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
-        return Redirect(f"/cases/{case_id}#approval-requests", status_code=303)
+        fields = {"target_stage": "Move to", "reason": "Reason"}
+        return _submit(
+            request,
+            case_id,
+            lambda ctx: request_approval(ctx, case_id, data.target_stage, data.reason),
+            Outcome("approval", fields, "approval-requests", "#approval-requests"),
+            submitted,
+        )
 
     @post("/{case_id:int}/approvals/{approval_id:int}/decision", sync_to_thread=True)
     def decide(
@@ -395,16 +411,13 @@ class CaseFormPages(Controller):
                 raise NotFoundError("record", case_id)
             return found
 
-        try:
-            retry_on_conflict(request, change)
-        except InvalidInput as exc:
-            errors = _problems(exc, "decision", {"reason": "Reason"}, "approval-requests")
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
-        except (Conflict, Forbidden) as exc:
-            status = 409 if isinstance(exc, Conflict) else 403
-            errors = [FormError("approval-requests", sentence(str(exc)))]
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
-        return Redirect(f"/cases/{case_id}#approval-requests", status_code=303)
+        return _submit(
+            request,
+            case_id,
+            change,
+            Outcome("decision", {"reason": "Reason"}, "approval-requests", "#approval-requests"),
+            submitted,
+        )
 
     @post("/{case_id:int}/referrals/{referral_id:int}/decision", sync_to_thread=True)
     def decide_referral(
@@ -429,14 +442,10 @@ class CaseFormPages(Controller):
                 return accept_referral(ctx, referral_id, data.reason)
             return return_referral(ctx, referral_id, data.reason)
 
-        try:
-            retry_on_conflict(request, change)
-        except InvalidInput as exc:
-            fields = {"reason": "Reason"}
-            errors = _problems(exc, "referral-decision", fields, "referrals")
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=422)
-        except (Conflict, Forbidden) as exc:
-            status = 409 if isinstance(exc, Conflict) else 403
-            errors = [FormError("referrals", sentence(str(exc)))]
-            return case_page(request, case_id, errors=errors, submitted=submitted, status=status)
-        return Redirect(f"/cases/{case_id}", status_code=303)
+        return _submit(
+            request,
+            case_id,
+            change,
+            Outcome("referral-decision", {"reason": "Reason"}, "referrals", ""),
+            submitted,
+        )

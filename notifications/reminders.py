@@ -215,8 +215,8 @@ def deadlines_passed_emails(
             continue
         if len(items) <= PER_EVENT_MOST:
             for escalated, deadline, case_id, sequence in items:
-                send = _passed_to_manager if escalated else _passed_to_owner
-                send(session, reader, deadline, session.get(Case, case_id), sequence, now)
+                case = session.get(Case, case_id)
+                _passed_email(session, reader, deadline, case, sequence, now, escalated)
                 queued += 1
         else:
             _passed_summary(session, reader, items, now)
@@ -240,50 +240,39 @@ def _passed_fields(session: Session, deadline: Deadline, case: Case) -> dict[str
     }
 
 
-def _passed_to_owner(
-    session: Session, owner: User, deadline: Deadline, case: Case, sequence: int, now: datetime
+def _passed_email(
+    session: Session,
+    reader: User,
+    deadline: Deadline,
+    case: Case,
+    sequence: int,
+    now: datetime,
+    escalated: bool,
 ) -> None:
+    """One passed deadline's email: to the case's owner, or escalated to the owner's manager."""
     fields = _passed_fields(session, deadline, case)
+    words = fields.pop("subject_words")
+    if escalated:
+        kind, subject = "deadline_escalated", f"Escalated: {case.reference}: {words}"
+        reason = (
+            f"you manage {case.owner.full_name}, who holds case {case.reference}, "
+            "and a deadline on it has passed"
+        )
+    else:
+        kind, subject = "deadline_passed", f"{case.reference}: {words}"
+        reason = f"you hold case {case.reference} and this deadline on it has passed"
     enqueue(
         session,
-        key=event_key(case.id, sequence, owner.id),
-        kind="deadline_passed",
+        key=event_key(case.id, sequence, reader.id),
+        kind=kind,
         la_id=case.la_id,
-        to_address=owner.email,
-        template="event/deadline_passed",
-        subject=f"{case.reference}: {fields.pop('subject_words')}",
-        context={
-            **fields,
-            "recipient_name": owner.full_name,
-            "reason": f"you hold case {case.reference} and this deadline on it has passed",
-        },
+        to_address=reader.email,
+        template=f"event/{kind}",
+        subject=subject,
+        context={**fields, "recipient_name": reader.full_name, "reason": reason},
         now=now,
         case_id=case.id,
-        recipient_user_id=owner.id,
-    )
-
-
-def _passed_to_manager(
-    session: Session, manager: User, deadline: Deadline, case: Case, sequence: int, now: datetime
-) -> None:
-    fields = _passed_fields(session, deadline, case)
-    enqueue(
-        session,
-        key=event_key(case.id, sequence, manager.id),
-        kind="deadline_escalated",
-        la_id=case.la_id,
-        to_address=manager.email,
-        template="event/deadline_escalated",
-        subject=f"Escalated: {case.reference}: {fields.pop('subject_words')}",
-        context={
-            **fields,
-            "recipient_name": manager.full_name,
-            "reason": f"you manage {case.owner.full_name}, who holds case {case.reference}, "
-            "and a deadline on it has passed",
-        },
-        now=now,
-        case_id=case.id,
-        recipient_user_id=manager.id,
+        recipient_user_id=reader.id,
     )
 
 

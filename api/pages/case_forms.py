@@ -25,7 +25,7 @@ from api.pages.common import FormError, sentence
 from casework import queries
 from casework.errors import Conflict, Forbidden, InvalidInput
 from casework.errors import NotFound as NotFoundError
-from casework.models import Case, Enrolment, School, User
+from casework.models import ApprovalRequest, Case, Enrolment, Referral, School, User
 from casework.vocabulary import Role, Stage, Team, year_group
 from workflows.approvals import decide_approval, request_approval
 from workflows.attachments import MAX_BYTES, AddAttachment, add_attachment, attachments_of
@@ -166,22 +166,24 @@ def handover_view(ctx: Context, case: Case) -> dict[str, Any]:
     }
 
 
-def decisions_view(ctx: Context, case: Case) -> dict[str, Any]:
+def decisions_view(
+    ctx: Context,
+    case: Case,
+    approvals: list[ApprovalRequest],
+    referrals: list[Referral],
+) -> dict[str, Any]:
     """What the user may ask or decide on the case: a manager's approval before a formal stage
     (asked by the case's workers, given by a manager other than the one who asked), and a
-    referral waiting for the user's team."""
+    referral waiting for the user's team. The case page's own lists are passed in."""
     role = Role(ctx.actor.role)
     open_case = case.stage != Stage.CLOSED and role in CASEWORK_ROLES
-    approvals = queries.approvals_of(ctx.session, case)
     asked = {a.target_stage for a in approvals if a.status in ("pending", "approved")}
     may_ask = [
         (stage, Stage(stage).label)
         for stage in ctx.profile.approval_required_before
         if stage not in asked and stage != case.stage
     ]
-    referral = next(
-        (r for r in queries.referrals_of(ctx.session, case) if r.status == "pending"), None
-    )
+    referral = next((r for r in referrals if r.status == "pending"), None)
     my_team = team_of(ctx.actor).value
     return {
         "may_ask": may_ask if open_case else [],

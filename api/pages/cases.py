@@ -205,6 +205,8 @@ def case_page(
         case, actions = available_actions(ctx, case_id)
         summary = present.case_summary(case, ctx.profile)
         views = [_action_view(a.trigger, a.allowed, a.unmet, a.registers_held) for a in actions]
+        referrals = queries.referrals_of(ctx.session, case)
+        approvals = queries.approvals_of(ctx.session, case)
         may_record = may_fire(Role(ctx.actor.role), "record_intervention") is None
         context = {
             "me": me(ctx),
@@ -230,8 +232,8 @@ def case_page(
             "responsibility": [
                 present.responsibility(r) for r in queries.responsibility(ctx.session, case)
             ],
-            "referrals": [present.referral(r) for r in queries.referrals_of(ctx.session, case)],
-            "approvals": [present.approval(a) for a in queries.approvals_of(ctx.session, case)],
+            "referrals": [present.referral(r) for r in referrals],
+            "approvals": [present.approval(a) for a in approvals],
             "ready": [v for v in views if v.applies and v.offered and not v.rationales],
             "blocked": [v for v in views if v.applies and (v.rationales or not v.offered)],
             "elsewhere": [v for v in views if not v.applies],
@@ -253,7 +255,7 @@ def case_page(
             "family": family_view(ctx, case),
             "documents": documents_view(ctx, case),
             "handover": handover_view(ctx, case),
-            "decisions": decisions_view(ctx, case),
+            "decisions": decisions_view(ctx, case, approvals, referrals),
             # Statutory officers and managers only: the rest never see that a pack exists.
             "court_packs": [
                 {"reference": v.pack.reference, "pages": v.pack.pages, "built_at": v.pack.built_at}

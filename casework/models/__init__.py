@@ -13,7 +13,7 @@ from casework.models.cases import (
 )
 from casework.models.deadlines import CalendarFeed, Deadline, SchedulerHeartbeat
 from casework.models.flags import CaseProposal, PupilFlag
-from casework.models.imports import ApiToken, ImportBatch, PupilUpnChange
+from casework.models.imports import ApiToken, ApiTokenSchool, ImportBatch, PupilUpnChange
 from casework.models.letters import Letter
 from casework.models.organisation import LocalAuthority, School, User, UserSchool
 from casework.models.outbox import OutboxEvent, OutboxMessage
@@ -31,11 +31,14 @@ from casework.models.penalties import (
 from casework.models.preferences import NotificationPreference
 from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
 from casework.models.registers import MarkAmendment, RegisterYear
+from casework.models.security import AuditEntry, SignInAttempt
 
 __all__ = [
     "ApiToken",
+    "ApiTokenSchool",
     "ApprovalRequest",
     "Attachment",
+    "AuditEntry",
     "Base",
     "CalendarFeed",
     "Case",
@@ -73,6 +76,7 @@ __all__ = [
     "SchedulerHeartbeat",
     "School",
     "SchoolCalendarOverride",
+    "SignInAttempt",
     "User",
     "UserSchool",
 ]

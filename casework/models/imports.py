@@ -63,3 +63,17 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Migration 0013: every token expires; its last use is recorded; it is scoped to named
+    # schools (``api_token_school``), a subset of its integration user's.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ApiTokenSchool(Base):
+    """The schools a token may push registers for."""
+
+    __tablename__ = "api_token_school"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.models.base import Base
+from casework.models.base import Base, UTCDateTime
 
 
 class LocalAuthority(Base):
@@ -50,6 +52,16 @@ class User(Base):
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sign-in hardening (migration 0013): consecutive failures since the last success, the lock
+    # they led to (an administrator unlocks), when the password last changed, the moment before
+    # which every session is void (sign-out everywhere, unlock, password change), and the TOTP
+    # second factor (the secret is set at enrolment and counts once confirmed).
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sessions_valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     schools: Mapped[list[UserSchool]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -16,7 +16,11 @@ sent.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from config.profiles import load_profile
 
@@ -43,3 +47,50 @@ def search_path(profile_key: str | None) -> list[Path]:
             found.append(directory)
         key = load_profile(key).extends
     return [*found, BUILT_IN]
+
+
+def environment(
+    profile_key: str | None,
+    setup: Callable[[Environment], None] | None = None,
+    *,
+    autoescape: bool | Callable[[str | None], bool] = True,
+    keep_trailing_newline: bool = False,
+) -> Environment:
+    """The strict Jinja environment for one LA profile's wording (its overrides first), built
+    once per search path and kind of document: ``setup`` adds that kind's filters.
+
+    Strict (StrictUndefined), so a misspelt or missing field fails the render instead of
+    printing nothing; autoescaped unless the caller says otherwise (an email's text part)."""
+    return _built(tuple(search_path(profile_key)), setup, autoescape, keep_trailing_newline)
+
+
+@cache
+def _built(
+    directories: tuple[Path, ...],
+    setup: Callable[[Environment], None] | None,
+    autoescape: bool | Callable[[str | None], bool],
+    keep_trailing_newline: bool,
+) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(directories),
+        undefined=StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=keep_trailing_newline,
+    )
+    if setup is not None:
+        setup(env)
+    return env
+
+
+def lookup(table: Mapping[str, str], what: str) -> Callable[[str], str]:
+    """A filter reading ``table``, refusing a key it lacks (a wording must never be guessed)."""
+
+    def look(key: str) -> str:
+        try:
+            return table[key]
+        except KeyError:
+            raise ValueError(f"unknown {what}: {key!r}") from None
+
+    return look

@@ -8,16 +8,15 @@ caller refuse to send a notice that lost one of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
-from notifications.overrides import search_path
+from notifications import overrides
+from notifications.overrides import lookup
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "letters/penalty_notice.html"
@@ -137,39 +136,19 @@ def money(pence: int) -> str:
     return f"£{pounds:,}.{rest:02d}"
 
 
-def _lookup(table: dict[str, str], what: str) -> Callable[[str], str]:
-    # A missing wording must stop the render: a notice must never print a blank or a raw key.
-    def look(key: str) -> str:
-        try:
-            return table[key]
-        except KeyError:
-            raise ValueError(f"unknown {what}: {key!r}") from None
-
-    return look
-
-
 def environment(profile_key: str | None = None) -> Environment:
     """The Jinja environment for notices, the LA profile's own wording first: autoescaped
     (names come from parents and schools) and strict, so a misspelt variable fails the render
     instead of printing nothing."""
-    return _environment(tuple(search_path(profile_key)))
+    return overrides.environment(profile_key, _notice_filters)
 
 
-@cache
-def _environment(directories: tuple[Path, ...]) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(directories),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _notice_filters(env: Environment) -> None:
     env.filters["long_date"] = long_date
     env.filters["money"] = money
-    env.filters["reason_wording"] = _lookup(REASONS, "reason")
-    env.filters["code_meaning"] = _lookup(CODE_MEANINGS, "attendance code")
-    env.filters["session_name"] = _lookup(SESSION_NAMES, "session")
-    return env
+    env.filters["reason_wording"] = lookup(REASONS, "reason")
+    env.filters["code_meaning"] = lookup(CODE_MEANINGS, "attendance code")
+    env.filters["session_name"] = lookup(SESSION_NAMES, "session")
 
 
 def render_penalty_notice(contents: PenaltyNoticeContents, profile_key: str | None = None) -> str:

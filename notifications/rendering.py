@@ -12,21 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import (
     Environment,
-    FileSystemLoader,
-    StrictUndefined,
     TemplateError,
     TemplateNotFound,
     UndefinedError,
     select_autoescape,
 )
 
-from notifications.overrides import search_path
+from notifications import overrides
 
 EMAIL_DIR = "email"
 _NAME = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
@@ -56,22 +52,13 @@ class RenderedEmail:
     html: str
 
 
+# HTML parts are escaped; the text part is plain text and must not be.
+_AUTOESCAPE = select_autoescape(enabled_extensions=("html",), default=False)
+
+
 def environment(profile_key: str | None = None) -> Environment:
     """The environment for one LA profile: its own wording first (notifications/overrides.py)."""
-    return _environment(tuple(search_path(profile_key)))
-
-
-@cache
-def _environment(directories: tuple[Path, ...]) -> Environment:
-    return Environment(
-        loader=FileSystemLoader(directories),
-        undefined=StrictUndefined,
-        # HTML parts are escaped; the text part is plain text and must not be.
-        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return overrides.environment(profile_key, autoescape=_AUTOESCAPE, keep_trailing_newline=True)
 
 
 def render_email(

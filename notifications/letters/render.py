@@ -11,16 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from functools import cache
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, UndefinedError
+from jinja2 import Environment, Undefined, UndefinedError
 
 from casework.errors import InvalidInput
+from notifications import overrides
 from notifications.letters.kinds import LetterKind
-from notifications.overrides import search_path
+from notifications.overrides import lookup
 from notifications.penalty_notice import CODE_MEANINGS, SESSION_NAMES, long_date, money
 
 _MISSING = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
@@ -54,16 +53,6 @@ def percent(value: float) -> str:
     return f"{value:.1f}%"
 
 
-def _lookup(table: Mapping[str, str], what: str):
-    def look(key: str) -> str:
-        try:
-            return table[key]
-        except KeyError:
-            raise ValueError(f"unknown {what}: {key!r}") from None
-
-    return look
-
-
 def _strict(function):
     """A filter given a missing field fails as the template would (StrictUndefined), instead of
     raising its own error about the value's type."""
@@ -79,29 +68,20 @@ def _strict(function):
 
 def environment(profile_key: str | None = None) -> Environment:
     """The environment for one LA profile: its own wording first (notifications/overrides.py)."""
-    return _environment(tuple(search_path(profile_key)))
+    return overrides.environment(profile_key, _letter_filters)
 
 
-@cache
-def _environment(directories: tuple[Path, ...]) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(directories),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _letter_filters(env: Environment) -> None:
     filters = {
         "long_date": letter_date,
         "day_date": day_date,
         "clock_time": clock_time,
         "money": money,
         "percent": percent,
-        "session_name": _lookup(SESSION_NAMES, "session"),
-        "code_meaning": _lookup(CODE_MEANINGS, "attendance code"),
+        "session_name": lookup(SESSION_NAMES, "session"),
+        "code_meaning": lookup(CODE_MEANINGS, "attendance code"),
     }
     env.filters.update({name: _strict(f) for name, f in filters.items()})
-    return env
 
 
 def render_letter(

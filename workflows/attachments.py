@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from casework.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from casework.models import Attachment, Intervention
@@ -100,10 +101,15 @@ def add_attachment(ctx: Context, case_id: int, command: AddAttachment) -> Attach
 
 
 def attachments_of(ctx: Context, case_id: int) -> list[Attachment]:
+    """The case's files to list: their bytes are left in the database (a letter's PDF or a
+    photo each), to be read only by ``attachment`` when one is downloaded."""
     case = ctx.case(case_id)
     return list(
         ctx.session.scalars(
-            select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
+            select(Attachment)
+            .where(Attachment.case_id == case.id)
+            .options(defer(Attachment.content))
+            .order_by(Attachment.id)
         )
     )
 

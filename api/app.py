@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.exceptions import PermissionDeniedException
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import Engine
 
 from api import redaction
+from api.audit import AuditMiddleware
 from api.auth import make_session_auth
 from api.controllers.admin import UserController, WorkflowController
+from api.controllers.audit import AuditController
 from api.controllers.auth import AuthController
 from api.controllers.calendars import CalendarController
 from api.controllers.cases import AttachmentController, CaseController
@@ -25,9 +28,12 @@ from api.controllers.preferences import NotificationPreferenceController
 from api.controllers.proposals import ProposalController
 from api.controllers.registers import CertificateController, RegisterReportController
 from api.controllers.statistics import StatisticsController
+from api.controllers.subject_access import SubjectAccessController
+from api.csrf import API_NOTE, csrf_config, refused
 from api.deps import Services
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, document_problems, ids_in_range
 from api.pages import page_routers, template_config
+from api.security_headers import security_headers
 from casework.clock import Clock, SystemClock
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
@@ -66,6 +72,8 @@ def api_router() -> Router:
             LettersController,
             PackController,
             NotificationPreferenceController,
+            SubjectAccessController,
+            AuditController,
         ],
     )
 
@@ -89,14 +97,22 @@ def create_app(
         route_handlers=[service_health, calendar_feed, api_router(), *page_routers()],
         template_config=template_config(),
         on_app_init=[session_auth.on_app_init],
-        exception_handlers=EXCEPTION_HANDLERS,
+        # Inside sign-in (it names the user): every request touching records is audited.
+        middleware=[AuditMiddleware],
+        # Issue 9: CSRF on every unsafe request (api.csrf) and security headers on every response.
+        csrf_config=csrf_config(settings),
+        before_send=[security_headers(tls=settings.tls)],
+        exception_handlers={**EXCEPTION_HANDLERS, PermissionDeniedException: refused},
+        before_request=ids_in_range,
         openapi_config=OpenAPIConfig(
             title="Casework",
             version="0.1.0",
-            description="School-attendance casework for English local authorities and schools.",
+            description="School-attendance casework for English local authorities and schools."
+            + API_NOTE,
         ),
         # Only an engine made here is ours to close; a caller's engine is the caller's.
         on_shutdown=[engine.dispose] if owns_engine else [],
     )
     app.state.services = wired
+    document_problems(app.openapi_schema)  # every /api answer, errors included, in the schema
     return app

@@ -7,10 +7,12 @@ import sys
 import click
 from sqlalchemy import func, select
 
+from api.cli_audit import audit_group
 from api.cli_deadlines import deadlines, scheduler
 from api.cli_outbox import outbox
 from api.cli_registers import registers
 from api.cli_reminders import reminders
+from api.cli_retention import pupils, retention
 from api.cli_synthetic import synthetic
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
@@ -140,10 +142,12 @@ def user() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def user_add(username, full_name, position, email, role, la_number, school_urns, password) -> None:
     """Add a user (the first admin of an LA is made this way)."""
+    from casework.password_policy import password_problems
     from workflows.registry import AddUser, create_user
 
-    if len(password) < 12:
-        raise click.BadParameter("at least 12 characters", param_hint="--password")
+    refused = password_problems(password, username=username)
+    if refused:
+        raise click.BadParameter("; ".join(refused), param_hint="--password")
     engine = _engine(Settings.from_env())
     with make_session_factory(engine)() as session:
         la = session.scalars(
@@ -297,8 +301,11 @@ main.add_command(scheduler)
 main.add_command(deadlines)
 main.add_command(reminders)
 main.add_command(registers)
+main.add_command(retention)
+main.add_command(pupils)
 main.add_command(synthetic)
 main.add_command(outbox)
+main.add_command(audit_group)
 
 if __name__ == "__main__":
     main()

@@ -227,9 +227,15 @@ def scan(as_at) -> None:
 @click.option("--school", "urns", multiple=True, required=True, help="URN of a school it serves.")
 @click.option("--name", required=True, help="What the integration is, e.g. 'Oakfield MIS'.")
 @click.option("--by", "admin", required=True, help="The administrator issuing the token.")
-def integration_token(la_number: str, urns: tuple[str, ...], name: str, admin: str) -> None:
-    """Create an integration account for MIS pushes and print its API token (shown once)."""
+@click.option("--days", type=click.IntRange(1, 365), default=90, show_default=True,
+              help="How many days the token works for (at most a year).")  # fmt: skip
+def integration_token(
+    la_number: str, urns: tuple[str, ...], name: str, admin: str, days: int
+) -> None:
+    """Create an integration account for MIS pushes and print its API token (shown once): it
+    pushes registers for the named schools only, and expires after --days."""
     import secrets
+    from datetime import timedelta
 
     from sqlalchemy import select
 
@@ -271,10 +277,20 @@ def integration_token(la_number: str, urns: tuple[str, ...], name: str, admin: s
                 ),
                 la.id,
             )
-            token = issue_token(session, user, name=name, by=by, now=SystemClock().now())
+            now = SystemClock().now()
+            expires = now + timedelta(days=days)
+            token = issue_token(
+                session,
+                user,
+                name=name,
+                by=by,
+                now=now,
+                school_ids=[s.id for s in schools],
+                expires_at=expires,
+            )
             username, serves = user.username, ", ".join(s.name for s in schools)
             session.commit()
     finally:
         engine.dispose()
-    click.echo(f"Integration {username} for {serves}.")
+    click.echo(f"Integration {username} for {serves}; the token expires on {expires:%d %B %Y}.")
     click.echo(f"Its API token (shown once; send it as 'Authorization: Bearer <token>'):\n{token}")

@@ -9,13 +9,15 @@ from typing import TypeVar
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.audit import note_actor as audit_note_actor
+from api.auth import session_is_void
 from casework.clock import Clock
 from casework.errors import Conflict
-from casework.models import User
+from casework.models import LocalAuthority, User
 from casework.registers.store import LostRace
 from casework.uow import UnitOfWork
 from config.settings import Settings
@@ -36,30 +38,66 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
+def signed_in_user(session: Session, user_id: int) -> User | None:
+    """The user with their schools and LA in one round trip: every request starts here, so the
+    three queries it took (user, schools, LA) were a fixed cost on every page."""
+    row = (
+        session.execute(
+            select(User, LocalAuthority)
+            .join(LocalAuthority, LocalAuthority.id == User.la_id)
+            .options(joinedload(User.schools))
+            .where(User.id == user_id)
+        )
+        .unique()
+        .first()
+    )
+    return row[0] if row else None  # the LA stays in the session for Context.build
+
+
 @contextmanager
 def unit_of_work(request: Request, *, write: bool = False) -> Iterator[Context]:
     """A transaction acting as the signed-in user; handlers call ``ctx.commit()`` to keep it."""
     found = services(request)
     with UnitOfWork(found.session_factory, write=write) as uow:
-        user = uow.session.get(User, request.user.user_id)
+        user = signed_in_user(uow.session, request.user.user_id)
         if user is None or not user.active:
             raise NotAuthorizedException("your account is not active: sign in again")
+        if session_is_void(user, request.user.signed_in_at):
+            raise NotAuthorizedException("your session has ended: sign in again")
         yield Context.build(uow.session, user, found.clock)
 
 
 @contextmanager
 def integration_unit_of_work(request: Request, *, write: bool = False) -> Iterator[Context]:
-    """A transaction acting as the integration user whose bearer token the request carries."""
-    from workflows.tokens import user_for_token
+    """A transaction acting as the integration user whose bearer token the request carries,
+    scoped to the token's schools only. The token is checked (and its last use recorded) in a
+    short transaction of its own, so a refused import still shows the token was used."""
+    from dataclasses import replace
+
+    from workflows.tokens import TokenRefused, authenticate
 
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     found = services(request)
+    address = request.client.host if request.client else None
+    with UnitOfWork(found.session_factory) as checking:
+        try:
+            if scheme.lower() != "bearer":
+                raise TokenRefused("a valid integration token is required (Authorization: Bearer)")
+            grant = authenticate(
+                checking.session, token.strip(), now=found.clock.now(), address=address
+            )
+        except TokenRefused as refused:
+            raise NotAuthorizedException(str(refused)) from None
+        checking.commit()
     with UnitOfWork(found.session_factory, write=write) as uow:
-        user = user_for_token(uow.session, token.strip()) if scheme.lower() == "bearer" else None
+        user = uow.session.get(User, grant.user_id)
         if user is None:
-            raise NotAuthorizedException("a valid integration token is required (Bearer)")
-        yield Context.build(uow.session, user, found.clock)
+            raise NotAuthorizedException("this integration token's account is not active")
+        audit_note_actor(request.scope["state"], user.id)  # the audit entry names the token's user
+        ctx = Context.build(uow.session, user, found.clock)
+        ctx.scope = replace(ctx.scope, school_ids=grant.school_ids)
+        yield ctx
 
 
 # Changes that do not depend on what the user saw (recording a call, say) are retried when

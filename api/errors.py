@@ -14,6 +14,14 @@ from litestar.exceptions import (
     NotFoundException,
     ValidationException,
 )
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+)
 from litestar.response import Redirect
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -145,6 +153,67 @@ def _server_error(request: Request, exc: Exception) -> Response:
     # The type only: exception text can carry personal data from a record.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"])
     return problem(500, "Server error", "something went wrong; it has been logged")
+
+
+# Record ids are 32-bit integers in the database: a larger one in an address names nothing.
+LARGEST_ID = 2**31 - 1
+
+
+def ids_in_range(request: Request) -> None:
+    """Before any handler: an integer in the address beyond what a record id can be is "not
+    found" (the database would refuse to compare it, which is no reason for a server error)."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not -LARGEST_ID <= value <= LARGEST_ID:
+            raise NotFoundException()
+
+
+# What any JSON API operation may answer besides its own success, all as problem documents: a
+# malformed request, no session, a refusal (role or CSRF), a record not found or outside scope,
+# a conflict or a broken business rule. Sign-in may also be throttled.
+PROBLEM_STATUSES = {
+    400: "The request is malformed (the errors name field, value and rule)",
+    401: "Sign in required (or a valid integration token)",
+    403: "Not allowed for this role, or the CSRF token is missing",
+    404: "Not found (or outside what the signed-in user may see)",
+    409: "Conflict: the record changed, or an action was refused",
+    422: "Invalid input: the errors name field, value and rule; nothing was changed",
+}
+THROTTLED_PATHS = {"/api/auth/login"}
+
+
+def document_problems(schema: OpenAPI) -> None:
+    """Add the problem-document answers to every /api operation of the app's OpenAPI schema,
+    so clients (and the schema-driven tests) know every status the API can answer."""
+    components = schema.components
+    if components.schemas is None:
+        components.schemas = {}
+    components.schemas["Problem"] = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["type", "title", "status", "detail"],
+        properties={
+            "type": Schema(type=OpenAPIType.STRING),
+            "title": Schema(type=OpenAPIType.STRING),
+            "status": Schema(type=OpenAPIType.INTEGER),
+            "detail": Schema(type=OpenAPIType.STRING),
+            "errors": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
+        },
+    )
+    answer = {PROBLEM: OpenAPIMediaType(schema=Reference("#/components/schemas/Problem"))}
+    for path, item in (schema.paths or {}).items():
+        if not path.startswith("/api/"):
+            continue
+        statuses = dict(PROBLEM_STATUSES)
+        if path in THROTTLED_PATHS:
+            statuses[429] = "Too many failed sign-ins: wait, or ask an administrator to unlock"
+        for method in ("get", "put", "post", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            for status, description in statuses.items():
+                # Litestar's own 400 describes its default error body, not this API's.
+                responses[str(status)] = OpenAPIResponse(description=description, content=answer)
+            operation.responses = responses
 
 
 EXCEPTION_HANDLERS = {

@@ -19,6 +19,8 @@ Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # The 6-digit code from an authenticator app, for an account with a second factor.
+    code: Annotated[str, msgspec.Meta(max_length=20)] | None = None
 
 
 class UserOut(msgspec.Struct):

@@ -20,3 +20,12 @@ def verify_password(stored: str | None, password: str) -> bool:
         return _hasher.verify(stored or _DUMMY, password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """The hash was made with other parameters than today's (a library upgrade or a stronger
+    setting): after a successful sign-in the password is hashed again with the current ones."""
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True

@@ -17,6 +17,9 @@ from casework.durations import Duration, TermUnit, Unit, unit_named
 from casework.vocabulary import InterventionKind, Stage
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
+# Attendance registers are kept at least 6 years (the 2024 Regulations; as
+# ``casework.registers.store.DEFAULT_RETENTION_YEARS``, which imports models and so not here).
+MIN_REGISTER_YEARS = 6
 
 
 # Every unit a profile may name: ``Unit`` and the term units (sessions, end of half term).
@@ -207,9 +210,9 @@ class ClockRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     Happenings are ``stage_entered:<stage>``, ``stage_exited:<stage>``,
     ``intervention:<kind>`` (recorded), ``outcome:<kind>`` (its outcome recorded),
-    ``case_closed``, ``case_reopened``, and ``flag_raised:<flag>`` / ``flag_cleared:<flag>``
-    from the daily scan. Without a ``period`` the date comes from the record
-    that starts the clock (a Notice to Improve's own expiry date).
+    ``case_closed``, ``case_reopened``, ``prosecution_started`` (the information laid), and
+    ``flag_raised:<flag>`` / ``flag_cleared:<flag>`` from the daily scan. Without a ``period``
+    the date comes from the record that starts the clock (a Notice to Improve's own expiry date).
     """
 
     label: str
@@ -227,6 +230,70 @@ class ClockRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     enabled: bool = True
 
 
+class RetentionRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The ``[retention]`` table: how long each kind of record is kept before the retention
+    purge (``workflows.retention``) deletes it. Values below a legal or working minimum are
+    refused when the profile loads, naming the field, the value and the rule."""
+
+    # Attendance registers, from the end of each academic year (2024 Regulations: at least 6).
+    registers_years: Annotated[int, msgspec.Meta(ge=1)]
+    # A closed case (and everything hanging off it) goes this many years after closure ...
+    closed_case_years: Annotated[int, msgspec.Meta(ge=1)]
+    # ... or this many for a case that reached enforcement (a penalty notice issued, a court
+    # pack built): never fewer than the penalty-notice look-back ([penalty_notices] limit_years).
+    enforcement_case_years: Annotated[int, msgspec.Meta(ge=1)]
+    # ... and in either case not before the child reaches this age (0: no age rule).
+    case_until_age: Annotated[int, msgspec.Meta(ge=0, le=120)]
+    # Emails the outbox delivered, and ones it gave up on (kept longer: someone may retry).
+    sent_message_days: Annotated[int, msgspec.Meta(ge=1)]
+    failed_message_days: Annotated[int, msgspec.Meta(ge=1)]
+    # Sign-in attempts (the throttle looks back minutes; the rest is for investigating abuse).
+    sign_in_attempt_days: Annotated[int, msgspec.Meta(ge=1)]
+    # Register import batches with their validation (problem) reports.
+    import_batch_years: Annotated[int, msgspec.Meta(ge=1)]
+    # A pupil with no case, no register and no enrolment left, this long after leaving.
+    pupil_after_leaving_years: Annotated[int, msgspec.Meta(ge=1)]
+
+    def __post_init__(self) -> None:
+        if self.registers_years < MIN_REGISTER_YEARS:
+            raise ValueError(
+                f"retention.registers_years = {self.registers_years} is refused: attendance "
+                f"registers must be kept at least {MIN_REGISTER_YEARS} years from the end of "
+                f"each academic year (the 2024 Regulations)"
+            )
+        if self.enforcement_case_years < self.closed_case_years:
+            raise ValueError(
+                f"retention.enforcement_case_years = {self.enforcement_case_years} is refused: "
+                f"an enforcement case is kept at least as long as any closed case "
+                f"(closed_case_years = {self.closed_case_years})"
+            )
+        if self.failed_message_days < self.sent_message_days:
+            raise ValueError(
+                f"retention.failed_message_days = {self.failed_message_days} is refused: a "
+                f"failed email is kept at least as long as a sent one "
+                f"(sent_message_days = {self.sent_message_days})"
+            )
+
+
+class SecurityRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The ``[security]`` table: the roles that must sign in with a second factor (a TOTP code
+    from an authenticator app) as well as a password; a user of such a role without one sets it
+    up right after the password step (``workflows.sign_in``). Empty nationally."""
+
+    two_factor_required_for: list[str] = []
+
+    def __post_init__(self) -> None:
+        from casework.vocabulary import Role
+
+        roles = {role.value for role in Role} - {Role.INTEGRATION.value}
+        for name in self.two_factor_required_for:
+            if name not in roles:
+                raise ValueError(
+                    f"security.two_factor_required_for names {name!r}, which is not a role "
+                    f"that signs in (give some of {', '.join(sorted(roles))})"
+                )
+
+
 class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     key: str
     name: str
@@ -240,7 +307,9 @@ class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     penalty_notices: PenaltyNoticeRules
     mail: MailIdentity
     letters: LetterSettings
+    retention: RetentionRules
     clocks: dict[str, ClockRule] = {}
+    security: SecurityRules = msgspec.field(default_factory=SecurityRules)
     # Owners are reminded this many school days before a deadline falls due.
     reminder_school_days: int = 2
     extends: str | None = None
@@ -338,7 +407,19 @@ def _unknown_names(profile: Profile) -> list[str]:
         problems += [
             f"{where} names {n!r}, which is not an intervention" for n in names if n not in kinds
         ]
-    return problems + _analytics_problems(profile)
+    return problems + _analytics_problems(profile) + _retention_problems(profile)
+
+
+def _retention_problems(profile: Profile) -> list[str]:
+    """Penalty notices count toward a limit over ``limit_years``: an enforcement case kept
+    fewer years would let a parent be given more notices than the law allows."""
+    kept, limit = profile.retention.enforcement_case_years, profile.penalty_notices.limit_years
+    if kept < limit:
+        return [
+            f"retention.enforcement_case_years = {kept} is refused: enforcement cases are kept "
+            f"at least penalty_notices.limit_years ({limit})"
+        ]
+    return []
 
 
 def _analytics_problems(profile: Profile) -> list[str]:
@@ -403,7 +484,7 @@ def _is_happening(text: str, stages: set[str], kinds: set[str], flags: set[str])
     name, _, subject = text.partition(":")
     if name in ("flag_raised", "flag_cleared"):  # the daily scan (workflows/scan.py)
         return subject in flags
-    if name in ("case_closed", "case_reopened"):
+    if name in ("case_closed", "case_reopened", "prosecution_started"):
         return not subject
     if name in ("stage_entered", "stage_exited"):
         return subject in stages

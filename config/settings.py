@@ -192,14 +192,32 @@ class Settings:
     database_url: str
     var_dir: Path
     session_secret: bytes
-    session_max_age_seconds: int = 8 * 3600
+    session_max_age_seconds: int = 10 * 3600
     secure_cookies: bool = False
     register_retention_years: int = MIN_REGISTER_RETENTION_YEARS
     extra: dict[str, str] = field(default_factory=dict)
     mail: MailSettings = field(default_factory=MailSettings)
+    # Transport and deployment (issue 9), read by ``transport_settings``:
+    # ``CASEWORK_ENV``: development (default), demo or production. Production refuses to start
+    # without its own ``CASEWORK_SESSION_SECRET`` and turns secure cookies and TLS on by default.
+    environment: str = "development"
+    # ``CASEWORK_TLS``: the service is reached over HTTPS (default on in production), so every
+    # response carries Strict-Transport-Security. A request arriving as https gets it anyway.
+    tls: bool = False
+    # Sign-in hardening (issue 9; ``api.auth``, ``workflows.sign_in``): a session ends after
+    # ``CASEWORK_SESSION_IDLE`` seconds unused (``CASEWORK_SESSION_MAX_AGE`` is the absolute
+    # limit); an account locks after ``CASEWORK_SIGN_IN_MAX_FAILURES`` wrong tries in a row; an
+    # address with ``CASEWORK_SIGN_IN_ADDRESS_FAILURES`` failures in ``CASEWORK_SIGN_IN_WINDOW``
+    # seconds is refused for the rest of that window.
+    session_idle_seconds: int = 30 * 60
+    sign_in_max_failures: int = 5
+    sign_in_address_failures: int = 20
+    sign_in_window_seconds: int = 15 * 60
 
     def __post_init__(self) -> None:
         _check_retention(self.register_retention_years, self.register_retention_years)
+        if self.environment not in ENVIRONMENTS:
+            raise _refuse("CASEWORK_ENV", self.environment, "give development, demo or production")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -207,20 +225,88 @@ class Settings:
         mail = mail_settings()
         var_dir = _default_var_dir()
         url = os.environ.get("CASEWORK_DATABASE_URL") or f"sqlite:///{var_dir / 'casework.db'}"
+        transport = transport_settings()
         return cls(
             database_url=url,
             var_dir=var_dir,
-            session_secret=_session_secret(var_dir),
-            session_max_age_seconds=int(os.environ.get("CASEWORK_SESSION_MAX_AGE", 8 * 3600)),
-            secure_cookies=os.environ.get("CASEWORK_SECURE_COOKIES", "0") == "1",
+            session_secret=_session_secret(var_dir, production=transport.production),
+            session_max_age_seconds=_positive("CASEWORK_SESSION_MAX_AGE", 10 * 3600),
+            session_idle_seconds=_positive("CASEWORK_SESSION_IDLE", 30 * 60),
+            sign_in_max_failures=_positive("CASEWORK_SIGN_IN_MAX_FAILURES", 5),
+            sign_in_address_failures=_positive("CASEWORK_SIGN_IN_ADDRESS_FAILURES", 20),
+            sign_in_window_seconds=_positive("CASEWORK_SIGN_IN_WINDOW", 15 * 60),
+            secure_cookies=transport.secure_cookies,
             register_retention_years=retention,
             mail=mail,
+            environment=transport.environment,
+            tls=transport.tls,
         )
 
 
-def _session_secret(var_dir: Path) -> bytes:
-    """CASEWORK_SESSION_SECRET in production; in development a random secret kept under var/."""
+def _positive(variable: str, default: int, environ: Mapping[str, str] = os.environ) -> int:
+    """A whole number from 1 up (seconds, attempts), or the default when unset."""
+    value = _whole(environ, variable, "give a whole number from 1 up")
+    if value is None:
+        return default
+    if value < 1:
+        raise _refuse(variable, value, "give a whole number from 1 up")
+    return value
+
+
+# --- Transport and deployment: secure defaults in production (issue 9) ---------------------
+ENVIRONMENTS = ("development", "demo", "production")
+# A production session secret must be long and random: it encrypts every session cookie.
+MIN_SESSION_SECRET_LENGTH = 32
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True,
+          "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    environment: str
+    secure_cookies: bool
+    tls: bool
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+
+def _flag(environ: Mapping[str, str], variable: str, default: bool) -> bool:
+    raw = environ.get(variable, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _FLAGS:
+        raise _refuse(variable, raw, "give 1 or 0")
+    return _FLAGS[raw]
+
+
+def transport_settings(environ: Mapping[str, str] = os.environ) -> TransportSettings:
+    """``CASEWORK_ENV`` (development, demo or production; default development),
+    ``CASEWORK_SECURE_COOKIES`` (cookies only over HTTPS; default on in production) and
+    ``CASEWORK_TLS`` (served over HTTPS, so HSTS is sent; default on in production)."""
+    environment = environ.get("CASEWORK_ENV", "").strip().lower() or "development"
+    if environment not in ENVIRONMENTS:
+        raise _refuse("CASEWORK_ENV", environment, "give development, demo or production")
+    production = environment == "production"
+    return TransportSettings(
+        environment=environment,
+        secure_cookies=_flag(environ, "CASEWORK_SECURE_COOKIES", production),
+        tls=_flag(environ, "CASEWORK_TLS", production),
+    )
+
+
+def _session_secret(var_dir: Path, *, production: bool = False) -> bytes:
+    """CASEWORK_SESSION_SECRET in production (required, 32+ characters: a production service
+    never falls back to a secret on local disk); in development a random secret kept under var/."""
     configured = os.environ.get("CASEWORK_SESSION_SECRET")
+    if production and (not configured or len(configured) < MIN_SESSION_SECRET_LENGTH):
+        raise _refuse(
+            "CASEWORK_SESSION_SECRET",
+            "(hidden)" if configured else "",
+            f"production (CASEWORK_ENV=production) needs a random secret of at least "
+            f"{MIN_SESSION_SECRET_LENGTH} characters",
+        )
     if configured:
         return configured.encode()
     path = var_dir / "session-secret"

@@ -25,6 +25,7 @@ from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
 from casework.models import User
 from config.settings import Settings
+from tests.support.csrf import csrf_client
 from tests.support.postgres import require_postgres, scratch_database
 from tests.support.world import PASSWORD, World, build_world
 from workflows.context import Context
@@ -107,11 +108,23 @@ def context(db: Database, clock: FixedClock):
         session.close()
 
 
+# Tests walk a case through weeks of school time with one signed-in client; a session timing out
+# as the test clock jumps would only hide what they check. Tests of the timeouts themselves are
+# marked ``session_timeouts`` and get the production limits.
+LONG_SESSIONS = {
+    "session_idle_seconds": 10 * 366 * 86400,
+    "session_max_age_seconds": 10 * 366 * 86400,
+}
+
+
 @pytest.fixture
-def app(db: Database, clock: FixedClock, tmp_path):
+def app(request, db: Database, clock: FixedClock, tmp_path):
     from api.app import create_app
 
-    settings = Settings(database_url=db.url, var_dir=tmp_path, session_secret=b"test-secret")
+    limits = {} if request.node.get_closest_marker("session_timeouts") else LONG_SESSIONS
+    settings = Settings(
+        database_url=db.url, var_dir=tmp_path, session_secret=b"test-secret", **limits
+    )
     return create_app(settings, engine=db.engine, clock=clock, migrate=False)
 
 
@@ -121,7 +134,7 @@ def client_as(app):
 
     def make(username: str) -> TestClient:
         # Not entered as a context manager: the app's lifespan is the test's, not each client's.
-        client = TestClient(app)
+        client = csrf_client(app)
         response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
         assert response.status_code == 200, response.text
         return client

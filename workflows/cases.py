@@ -466,7 +466,11 @@ def _apply_internal(ctx, case, move, given, facts, data) -> None:
         )
         send_letter(ctx, case.id, "notice_to_improve")  # one letter per parent, as exhibits
     elif move.trigger == "start_prosecution":
-        ctx.record(case, EventKind.PROSECUTION_STARTED, reason=given.reason, data=data)
+        # Laying the information is what the 6-month limit asks for: its clock stops here.
+        clocks = on_happenings(ctx, case, ["prosecution_started"], ctx.today())
+        ctx.record(
+            case, EventKind.PROSECUTION_STARTED, reason=given.reason, data=with_clocks(data, clocks)
+        )
 
 
 def _is_school_day(calendar: TermCalendar, day: date) -> bool:

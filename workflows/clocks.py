@@ -61,7 +61,8 @@ def on_happenings(
     intervention_id: int | None = None,
     subject: str | None = None,
 ) -> dict[str, list[dict[str, str]]]:
-    """Cancel the clocks these happenings stop, then arm the ones they start.
+    """Cancel the clocks these happenings stop, then arm the ones they start, except a clock
+    that one of these same happenings would stop (it is over before it began).
 
     ``subject`` names the record a clock belongs to when a case has several of a kind at once
     (``penalty_notice:17``: one 28-day clock per parent's notice). Happenings with a subject
@@ -95,7 +96,9 @@ def on_happenings(
             _cancel(ctx, deadline, f"stopped by {hit.replace('_', ' ')}", changes)
     for kind, rule in rules.items():
         starter = next((h for h in happenings if h in rule.armed_by), None)
-        if starter is None:
+        # A clock whose own stop is among these happenings guards nothing left to do (an Early
+        # Help assessment recorded as already declined): starting it would only make it fire.
+        if starter is None or any(h in rule.cancelled_by for h in happenings):
             continue
         running = [d for d in open_rows if d.kind == kind and d.status in OPEN]
         if running and not rule.rearm:

@@ -335,7 +335,7 @@ def _batch_row(
         status=result.status,
         partial_requested=partial,
         counts=dict(result.counts),
-        problems=[p.as_dict() for p in result.problems[:MAX_PROBLEMS_KEPT]],
+        problems=[_storable(p.as_dict()) for p in result.problems[:MAX_PROBLEMS_KEPT]],
         problem_count=len(result.problems),
         by_user_id=by,
         started_at=started,
@@ -947,6 +947,18 @@ def _school_by_number(ctx: Context, la: str, estab: str, urn: str | None) -> Sch
         if school.la.la_number == la and (not urn or school.urn == urn):
             return school
     return None
+
+
+def _storable(value: Any) -> Any:
+    """A problem as the database can keep it: PostgreSQL text cannot hold NUL, which a broken
+    file's values may contain, so each is kept as U+FFFD (the replacement character)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
 
 
 def _plain(value: object) -> object:

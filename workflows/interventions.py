@@ -139,9 +139,12 @@ def record_intervention(ctx: Context, case_id: int, command: RecordIntervention)
     )
     ctx.session.add(item)
     ctx.session.flush()
-    clocks = on_happenings(
-        ctx, case, [f"intervention:{item.kind}"], item.occurred_on, intervention_id=item.id
-    )
+    happenings = [f"intervention:{item.kind}"]
+    if item.outcome != InterventionOutcome.PENDING.value:
+        # Recorded with its outcome already known: that outcome happened too, and stops the
+        # clocks it stops (a contract declined at the table has no review to wait for).
+        happenings.append(f"outcome:{item.kind}")
+    clocks = on_happenings(ctx, case, happenings, item.occurred_on, intervention_id=item.id)
     ctx.record(
         case,
         EventKind.INTERVENTION_RECORDED,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from casework.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from casework.models import Enrolment, Family, Pupil, School, User, UserSchool
+from casework.password_policy import password_problems
 from casework.passwords import hash_password
 from casework.upn import upn_problem
 from casework.vocabulary import CHARACTERISTICS, Role
@@ -126,6 +127,11 @@ def add_user(ctx: Context, command: AddUser) -> User:
         manager = ctx.session.get(User, command.manager_id)
         if manager is None or manager.la_id != ctx.actor.la_id:
             problems.append(FieldProblem("manager_id", command.manager_id, "no such user"))
+    # NCSC-style rules for a new password (length, not one of the common ones); never echoed.
+    problems += [
+        FieldProblem("password", "(hidden)", rule)
+        for rule in password_problems(command.password, username=command.username)
+    ]
     if problems:
         raise InvalidInput(problems)
     if ctx.session.scalar(select(User.id).where(User.username == command.username)):

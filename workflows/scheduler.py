@@ -3,7 +3,9 @@ minute. It holds no state of its own: the deadline ledger in the database is the
 restarted scheduler simply sweeps again and fires whatever was missed, once.
 
 Once a day, at a quiet hour (02:30 UK time), it also deletes the attendance registers kept
-longer than they must be (``casework.registers.retention``), logging counts only.
+longer than they must be (``casework.registers.retention``), logging counts only; at 02:15 the
+retention purge (``workflows.retention``) deletes what each LA's profile no longer keeps. Both
+leave audit entries.
 
 Every 30 seconds (and at start-up) it dispatches the email outbox (``notifications.dispatcher``):
 the outbox rows are the truth, so a missed or overlapping run loses and duplicates nothing.
@@ -25,17 +27,18 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
-from casework.clock import Clock, today
-from casework.registers.retention import purge_expired
+from casework.clock import Clock
 from config.settings import MailSettings, default_var_dir, mail_settings, register_retention_years
 from notifications.dispatcher import dispatch_due
 from notifications.senders import Sender, sender_for
+from workflows.retention import purge_registers, run_job
 from workflows.sweep import sweep
 
 log = logging.getLogger("casework.scheduler")
 
 SWEEP_SECONDS = 60
 PURGE_AT = {"hour": 2, "minute": 30}  # UK time: after midnight, before any school's day
+RETENTION_AT = {"hour": 2, "minute": 15}  # UK time: cases, outbox, pupils (workflows.retention)
 SCAN_AT = {"hour": 19, "minute": 0}  # UK time: the day's registers are in
 SCAN_DELAY_SECONDS = 30  # the start-up scan waits for the first sweep
 DISPATCH_SECONDS = 30
@@ -58,10 +61,10 @@ def _job(factory: sessionmaker[Session], clock: Clock, name: str) -> None:
 
 
 def _purge_job(factory: sessionmaker[Session], clock: Clock, years: int) -> None:
+    # Kept the longest of ``years`` and every LA profile's, with an audit entry per year.
     try:
-        with factory() as session:
-            report = purge_expired(session, today=today(clock), years=years)
-            session.commit()
+        report = purge_registers(factory, clock, years)
+        years = report.years_kept
     except Exception as exc:  # the type only: a message could quote a record
         log.error("register purge failed (%s); nothing was deleted", type(exc).__name__)
         return
@@ -167,6 +170,16 @@ def configure(
         CronTrigger(**PURGE_AT, timezone=UK),
         args=(factory, clock, years),
         id="register_purge",
+        misfire_grace_time=None,
+        coalesce=True,
+        max_instances=1,
+    )
+    # The retention purge of everything but registers (the job above), with audit entries.
+    scheduler.add_job(
+        run_job,
+        CronTrigger(**RETENTION_AT, timezone=UK),
+        args=(factory, clock, None),
+        id="retention_purge",
         misfire_grace_time=None,
         coalesce=True,
         max_instances=1,

@@ -89,5 +89,50 @@ def set_active(ctx: Context, user_id: int, active: bool) -> User:
     if user.id == ctx.actor.id and not active:
         raise Conflict("you cannot deactivate your own account: ask another administrator")
     user.active = active
+    # Sessions from before a deactivation stay ended if the account is reactivated.
+    user.sessions_valid_from = ctx.now()
     ctx.session.flush()
+    return user
+
+
+def unlock_user(ctx: Context, user_id: int, *, route: str) -> User:
+    """Lift a lock left by too many failed sign-ins (``workflows.sign_in``); the count of failures
+    starts again and any session from before is void. Kept in the audit log."""
+
+    user = user_to_manage(ctx, user_id)
+    user.locked_at = None
+    user.failed_sign_ins = 0
+    user.sessions_valid_from = ctx.now()
+    return _audited(ctx, user, route, "unlocked")
+
+
+def reset_second_factor(ctx: Context, user_id: int, *, route: str) -> User:
+    """Clear a user's second factor (a lost phone): they set one up again, at their next sign-in
+    if their LA requires one for their role. Kept in the audit log."""
+    from workflows.sign_in import reset_two_factor
+
+    user = user_to_manage(ctx, user_id)
+    reset_two_factor(user)
+    # A lost phone may still be signed in somewhere: every session ends with the factor.
+    user.sessions_valid_from = ctx.now()
+    return _audited(ctx, user, route, "second_factor_reset")
+
+
+def _audited(ctx: Context, user: User, route: str, outcome: str) -> User:
+    """An administrator's change to a sign-in, kept in the audit log."""
+    from casework import audit
+
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        actor=ctx.actor,
+        action="write",
+        record_type="user",
+        record_id=user.id,
+        pupil_id=None,
+        route=route,
+        outcome=outcome,
+        at=ctx.now(),
+        la_id=ctx.actor.la_id,
+    )
     return user

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 
 from api import present
@@ -14,6 +14,7 @@ from workflows.diagram import mermaid
 from workflows.guards import GUARDS
 from workflows.machine import TRIGGER_LABELS
 from workflows.registry import AddUser, add_user
+from workflows.users import reset_second_factor, unlock_user
 
 
 class UserController(Controller):
@@ -47,6 +48,23 @@ class UserController(Controller):
                     data.manager_id,
                 ),
             )
+            ctx.commit()
+            return present.user(user)
+
+    @post("/{user_id:int}/unlock", sync_to_thread=True, status_code=200)
+    def unlock(self, request: Request, user_id: FromPath[int]) -> s.UserOut:
+        """Unlock an account locked by failed sign-ins (administrators; audited)."""
+        with unit_of_work(request, write=True) as ctx:
+            user = unlock_user(ctx, user_id, route="POST /api/users/{user_id}/unlock")
+            ctx.commit()
+            return present.user(user)
+
+    @post("/{user_id:int}/second-factor-reset", sync_to_thread=True, status_code=200)
+    def reset_second_factor(self, request: Request, user_id: FromPath[int]) -> s.UserOut:
+        """Clear a lost second factor; the user sets up a new one (administrators; audited)."""
+        route = "POST /api/users/{user_id}/second-factor-reset"
+        with unit_of_work(request, write=True) as ctx:
+            user = reset_second_factor(ctx, user_id, route=route)
             ctx.commit()
             return present.user(user)
 

@@ -58,8 +58,8 @@ class CaseController(Controller):
     def caseload(
         self,
         request: Request,
-        owner_id: Annotated[int | None, QueryParameter(ge=1)] = None,
-        school_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        owner_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+        school_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         stage: Annotated[list[Stage] | None, QueryParameter()] = None,
         level: Annotated[int | None, QueryParameter(ge=1, le=9)] = None,
         open_only: FromQuery[bool] = True,

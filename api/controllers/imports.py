@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 
 from api.deps import integration_unit_of_work, unit_of_work
 from api.errors import PROBLEM
-from casework.errors import InvalidInput, NotFound
+from casework.errors import Forbidden, InvalidInput, NotFound
 from casework.models import ImportBatch, School
 from casework.registers.json_marks import parse_marks_json
 from casework.registers.records import FileRejected
@@ -170,7 +170,7 @@ class ImportController(Controller):
     async def csv(
         self,
         request: Request,
-        school_id: Annotated[int, QueryParameter(ge=1)],
+        school_id: Annotated[int, QueryParameter(ge=1, le=2**31 - 1)],
         mapping: Annotated[str, QueryParameter(max_length=100)] = "canonical",
         file_name: FileName = "upload.csv",
         partial: Flag = False,
@@ -212,7 +212,7 @@ class ImportController(Controller):
     def list_imports(
         self,
         request: Request,
-        school_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        school_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> list[dict[str, Any]]:
         with self.open_context(request) as ctx:
@@ -237,11 +237,35 @@ class ImportController(Controller):
 
 
 class IntegrationController(ImportController):
-    """The same imports for an MIS integration presenting its bearer token."""
+    """The same imports for an MIS integration presenting its bearer token, for the token's
+    schools only (a CTF naming another school is rejected by the import's own scope check)."""
 
     path = "/integration"
     tags = ["integration"]
     open_context: Opener = staticmethod(integration_unit_of_work)
+
+    async def _run(
+        self,
+        request: Request,
+        call: Callable[[Context, Callable[[int, int], None]], ImportResult],
+        *,
+        file_name: str,
+        partial: bool,
+        school_id: int | None,
+    ) -> Response[dict[str, Any]]:
+        def within_token(ctx: Context, report: Callable[[int, int], None]) -> ImportResult:
+            # Refused before anything is read or written: the transaction is rolled back whole.
+            if school_id is not None and school_id not in ctx.scope.school_ids:
+                allowed = ", ".join(str(s) for s in sorted(ctx.scope.school_ids))
+                raise Forbidden(
+                    f"school_id = {school_id}: this token may push registers only for "
+                    f"school {allowed}"
+                )
+            return call(ctx, report)
+
+        return await super()._run(
+            request, within_token, file_name=file_name, partial=partial, school_id=school_id
+        )
 
 
 def _visible(ctx: Context):

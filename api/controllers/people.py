@@ -60,7 +60,7 @@ class PupilController(Controller):
     def list_pupils(
         self,
         request: Request,
-        school_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        school_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         page: Page = 1,
         page_size: PageSize = 50,

@@ -26,7 +26,7 @@ class ProposalController(Controller):
     def list_open(
         self,
         request: Request,
-        school_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+        school_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     ) -> list[dict[str, Any]]:
         with unit_of_work(request) as ctx:
             return [dataclasses.asdict(p) for p in open_proposals(ctx, school_id=school_id)]

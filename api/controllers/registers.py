@@ -44,7 +44,7 @@ def read_whole(field: str, value: str | None, default: int, *, least: int) -> in
     if value is None or not value.strip():
         return default
     text = value.strip()
-    if not text.isdigit() or len(text) > 6 or int(text) < least:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) < least:
         raise InvalidInput.one(field, value, f"is a whole number of at least {least}")
     return int(text)
 
@@ -62,7 +62,7 @@ def read_id(field: str, value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= 2**31 - 1:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not 1 <= int(text) <= 2**31 - 1:
         raise InvalidInput.one(field, value, "is a record number (a whole number from 1)")
     return int(text)
 

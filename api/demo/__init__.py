@@ -5,23 +5,25 @@ Everything is invented (``names``). ``timeline`` makes term dates by rule and pl
 time: NC years and ages are those of the academic year holding today, and the case histories run
 on term days from an autumn term up to the last term day before today, so no record is dated
 after it; open cases began within about the last school year. ``population`` writes the register
-in bulk. ``registers`` writes each school's attendance for the year to date as a CTF with
-the calibrated generator, imports it and runs the daily scan. ``caseload`` picks the pupils
+in bulk. ``registers`` writes each school's attendance for the year as CTFs with the calibrated
+generator and imports them stage by stage through the year, running the daily scan on each
+stage's day (so flags are dated when first met) and having the schools decide the cases it
+proposed; the last fortnight's proposals are still open. ``caseload`` picks the pupils
 with cases and tells each case's story (``stories``, built
 from the graduated response's ``steps``) through the services, acting as the right person with a
 ``FixedClock`` moved forward step by step (``story``), so every stage change passed the state
 machine's guards on the day it is dated.
 
 Seeding is deterministic for a given ``seed`` and ``today``, case references included: the case
-service numbers them ``340-<yy>-00001``, ... in each year, and the stories are told in roughly
-the order their cases open.
+service numbers them ``340-<yy>-00001``, ... in each year: first the few cases the schools
+opened from the scan's proposals, then the stories, told in roughly the order their cases open.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,10 +31,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.demo.caseload import Caseload
 from api.demo.packs import prepare_pack
 from api.demo.population import DEMO_PASSWORD, LA_NAME, Population
-from api.demo.registers import seed_registers
+from api.demo.registers import DemoRegisters, through_the_year
 from api.demo.stories import HISTORY_DAYS
 from api.demo.timeline import Timeline
-from casework.clock import FixedClock, SystemClock
+from casework.clock import SystemClock
 from casework.clock import today as clock_today
 from casework.models import LocalAuthority, School, User, UserSchool
 from casework.vocabulary import Role
@@ -57,7 +59,7 @@ class DemoSummary:
     pupils: int
     cases: int
     sessions: int = 0  # register marks imported
-    flags: int = 0  # attendance flags the first daily scan raised
+    flags: int = 0  # attendance flags standing after today's daily scan
     proposals: int = 0  # cases it proposed
 
 
@@ -81,22 +83,34 @@ def seed_demo(
         clock_today(SystemClock()) if today is None else today, HISTORY_DAYS
     )
     rng = random.Random(seed)
+    as_at = timeline.days[-1]
     with factory() as session:
         population = Population(session, rng, timeline.academic_year)
         population.build(schools, pupils)
         session.commit()
-        cases = Caseload(session, rng, population, timeline).run()
-        session.commit()
+        caseload = Caseload(session, rng, population, timeline)
+        stories = caseload.cast()
         la_id = population.la.id
-    # The registers come last, through the import service and the daily scan, as in a real LA.
-    as_at = timeline.days[-1]
-    registers = seed_registers(
-        factory,
-        la_id=la_id,
-        as_at=as_at,
-        seed=seed,
-        clock=FixedClock(datetime.combine(as_at, time(16, 0), tzinfo=UTC)),
-    )
+        leads = {
+            school.id: lead.id
+            for school, lead in zip(population.schools, population.leads, strict=True)
+        }
+        leave_out = caseload.lays_marks_from(stories)
+        session.commit()
+        # The registers through the year up to the last fortnight, as the LA imported and scanned
+        # them, each stage's proposals decided by the schools; then the case histories.
+        registers = DemoRegisters(
+            factory,
+            la_id=la_id,
+            as_at=as_at,
+            seed=seed,
+            with_case={kid.id for _, _, kid in stories},
+        )
+        through_the_year(registers, timeline.days, leave_out=leave_out, leads=leads, seed=seed)
+        cases = caseload.run(stories)
+        session.commit()
+    # The registers to date come last, with the marks the histories recorded, and today's scan.
+    final = registers.final()
     # One Enforce case made ready for its court pack (the tests and panel recorded).
     prepare_pack(factory, la_id=la_id, as_at=as_at)
     return DemoSummary(
@@ -105,9 +119,9 @@ def seed_demo(
         families=population.family_count,
         pupils=len(population.kids),
         cases=cases,
-        sessions=registers.sessions,
-        flags=registers.scan.flags_now,
-        proposals=registers.scan.proposals,
+        sessions=final.sessions,
+        flags=final.scan.flags_now,
+        proposals=final.scan.proposals,
     )
 
 

@@ -1,8 +1,8 @@
 """The demo's caseload: how many cases, for which pupils, starting when; then each story told.
 
 About 5% of pupils get a case, at least one per scenario. Stories are told one after another,
-each to its end, in roughly the order their cases open, so the service's running case references
-(``340-25-00001``, ...) follow the opening dates.
+each to its end and then kept up to date (``upkeep``), in roughly the order their cases open,
+so the service's running case references (``340-25-00001``, ...) follow the opening dates.
 """
 
 from __future__ import annotations
@@ -19,13 +19,28 @@ from api.demo.names import MEN, SURNAMES, WOMEN
 from api.demo.population import Kid, Population
 from api.demo.stories import Scenario, scenarios
 from api.demo.story import Story
-from api.demo.timeline import Timeline, at
+from api.demo.timeline import Timeline, academic_year, at, terms
+from api.demo.upkeep import keep_up
 from casework.clock import FixedClock
 from casework.models import Enrolment, User
 from workflows.context import Context
 
 # A term-time holiday case opens five to seven term days after the Monday its story starts on.
 HOLIDAY_CASE_OPENS = 6
+# Scenarios that list absences for a Notice to Improve, and those that take the pupil off roll.
+NOTICE_TO_IMPROVE = {
+    "formalise_notice_running",
+    "formalise_approval_refused",
+    "closed_improved_formalise",
+    "enforce",
+    "enforce_prosecution",
+}
+LEAVE_ROLL = {
+    "closed_moved_away",
+    "closed_left_roll",
+    "closed_elective_home_education",
+    "closed_children_missing_education",
+}
 
 
 class Caseload:
@@ -64,6 +79,17 @@ class Caseload:
             and i + 4 <= self.last
             and self.days[i + 4] == day + timedelta(days=4)
         ]
+
+    @property
+    def half_term_began(self) -> int:
+        """The first term day (index) of the half term holding the last term day."""
+        last = self.days[-1]
+        for term in terms(academic_year(last)):
+            if term.first <= last <= term.last:
+                if term.half_term and last > term.half_term[1]:
+                    return self.on_or_after(term.half_term[1])
+                return self.on_or_after(term.first)
+        return self.last
 
     def ctx(self, user: User) -> Context:
         return self.contexts[user.id]
@@ -160,7 +186,9 @@ class Caseload:
                     return index
         return None
 
-    def run(self) -> int:
+    def cast(self) -> list[tuple[int, Scenario, Kid]]:
+        """Who has a case, in which scenario, starting when: (start index, scenario, pupil), in
+        the order the cases open."""
         plan = self.plan()
         kids = self.pupils_for(plan)
         stories = [
@@ -172,8 +200,29 @@ class Caseload:
             start, scenario, _ = story
             return start + HOLIDAY_CASE_OPENS if scenario.holiday else start
 
-        for n, (start, scenario, kid) in enumerate(sorted(stories, key=opens)):
-            scenario.tell(Story(self, kid, start))
+        return sorted(stories, key=opens)
+
+    def lays_marks_from(self, stories: list[tuple[int, Scenario, Kid]]) -> dict[int, date]:
+        """The day from which a pupil's story touches the register: a week of leave (asked for
+        up to 20 term days before it), a removal from roll, or from the first day the absences
+        a Notice to Improve lists (the guard counts them only where no register is held). The
+        staged registers leave those pupils out from then until the stories are told, so the
+        register such a story reads is the one it writes."""
+        found = {}
+        for start, scenario, kid in stories:
+            if scenario.holiday:
+                found[kid.id] = self.days[max(0, start - 25)]
+            elif scenario.name in LEAVE_ROLL:
+                found[kid.id] = self.days[start]
+            elif scenario.name in NOTICE_TO_IMPROVE:
+                found[kid.id] = self.days[0]
+        return found
+
+    def run(self, stories: list[tuple[int, Scenario, Kid]]) -> int:
+        for n, (start, scenario, kid) in enumerate(stories):
+            story = Story(self, kid, start)
+            scenario.tell(story)
+            keep_up(story)
             if n % 50 == 49:
                 self.session.commit()
-        return len(plan)
+        return len(stories)

@@ -20,6 +20,9 @@ from casework.vocabulary import InterventionOutcome as Res
 from casework.vocabulary import Stage, Team
 from workflows.facts import ListedSession
 
+# The most term days ``level_two`` takes, from the referral to the support meeting.
+LEVEL_TWO_DAYS = 8
+
 
 def level_one(s: Story, *, engaged: bool, early_help: str) -> None:
     """School action (Level 1): letter, call, check-in, meeting; Listen and understand; then
@@ -122,12 +125,19 @@ def level_one(s: Story, *, engaged: bool, early_help: str) -> None:
     s.notes.append("Early Help assessment completed")
 
 
-def ready_for_level_two(s: Story) -> None:
-    """Six school weeks of school action, or three of the family not engaging."""
+def ready_for_level_two(
+    s: Story, *, not_before: int | None = None, then: int = LEVEL_TWO_DAYS
+) -> None:
+    """Six school weeks of school action, or three of the family not engaging; with
+    ``not_before``, no earlier than that term day while leaving the ``then`` term days the rest
+    of the story needs."""
     due = s.opened_i + 30
     if not s.engaged and s.first_refusal_i is not None:
         due = min(due, s.first_refusal_i + 16)
-    s.wait_until(due + s.rng.randint(0, 2))
+    due += s.rng.randint(0, 2)
+    if not_before is not None:
+        due = max(due, min(not_before + s.rng.randint(0, 3), s.work.last - then))
+    s.wait_until(due)
 
 
 def level_two(s: Story) -> None:

@@ -7,6 +7,13 @@ cases are recent whatever the date; closed cases may start as early as the first
 unpaid penalty notice's story is placed back from the day its notices are posted
 (``unpaid_issue_index``), so its payment period has ended by today.
 
+The clocks that only a change of stage stops (six weeks of Level 1 school action, Level 2 within
+one half term, the Level 3 and Level 4 reviews) are kept from passing by where a story ends: an
+open case reached its stage recently enough that its review is still ahead, as in an LA that
+moves its cases on in time. A few scenarios keep one passing on purpose (a refused request for
+Level 4, a returned referral, a Level 2 case awaiting the statutory team). After its scenario,
+``upkeep`` keeps each open case's other clocks actioned up to the last few days.
+
 Three holiday stories are told once each, for the statutory officer's penalty-notice work on
 today: a school's request awaiting the LA (``holiday_request_pending``, at least one), notices to
 two parents with one paid on day 20 and the other unpaid (``holiday_notice_unpaid``), and a
@@ -37,6 +44,7 @@ from api.demo.penalties import (
 )
 from api.demo.population import LA_PROFILE, Kid
 from api.demo.steps import (
+    LEVEL_TWO_DAYS,
     consider_supervision_order,
     issue_notice,
     level_four,
@@ -67,6 +75,8 @@ if TYPE_CHECKING:
 HISTORY_DAYS = 160
 # Open cases start within the last school year of term days, so none has stood still for a year.
 SCHOOL_YEAR = 190
+# The most term days Level 1 (``steps.level_one``) takes, up to a completed Early Help assessment.
+LEVEL_ONE_DAYS = 33
 
 
 @dataclass(frozen=True)
@@ -97,23 +107,23 @@ def scenarios(days: Sequence[date], today: date) -> list[Scenario]:
         return Scenario(name, tell, window, weight, holiday, fits)
 
     return [
-        s("expect", _expect, end - 35, end - 3, 12),
-        s("monitor", _monitor, end - 50, end - 6, 28),
+        s("expect", _expect, end - 30, end - 3, 12),
+        s("monitor", _monitor, end - 30, end - 6, 28),
         s("monitor_stepped_down", _stepped_down, year, end - 65, 10),
         s("monitor_reopened", _reopened, year, end - 90, 6),
         s("holiday_request_pending", _holiday_pending, end - 22, end - 9, 2, True),
         s("holiday_notice_unpaid", _holiday_unpaid, issued - 30, issued - 14, 0, True, _two),
         s("holiday_limit_reached", _holiday_limit, max(5, earlier), end - 80, 0, True, _moved_in),
-        s("listen", _listen, end - 90, end - 36, 30),
-        s("listen_referral_returned", _referral_returned, year, end - 45, 5),
-        s("facilitate", _facilitate, end - 110, end - 62, 35),
+        s("listen", _listen, end - 30, end - 22, 30),
+        s("listen_referral_returned", _referral_returned, end - 40, end - 37, 2),
+        s("facilitate", _facilitate, end - 75, end - 42, 35),
         s("formalise_awaiting_statutory", _formalise_awaiting, end - 75, end - 63, 5),
-        s("formalise_contract", _formalise_contract, end - 110, end - 82, 12),
-        s("formalise_notice_running", _formalise_notice, end - 125, end - 120, 8),
-        s("formalise_approval_refused", _approval_refused, year, end - 132, 3),
-        s("enforce", _enforce, year, end - 152, 7),
-        s("enforce_prosecution", _prosecution, year, end - 155, 6),
-        s("enforce_holiday", _holiday_enforce, year + 5, end - 55, 4, True),
+        s("formalise_contract", _formalise_contract, end - 110, end - 90, 12),
+        s("formalise_notice_running", _formalise_notice, end - 100, end - 92, 8),
+        s("formalise_approval_refused", _approval_refused, end - 140, end - 132, 3),
+        s("enforce", _enforce, end - 165, end - 155, 7),
+        s("enforce_prosecution", _prosecution, end - 165, end - 155, 6),
+        s("enforce_holiday", _holiday_enforce, end - 70, end - 50, 4, True),
         s("closed_improved_monitor", _improved_monitor, 0, end - 45, 20),
         s("closed_improved_facilitate", _improved_facilitate, 0, end - 72, 14),
         s("closed_improved_formalise", _improved_formalise, 0, end - 130, 6),
@@ -254,7 +264,8 @@ def _improved_monitor(s: Story) -> None:
 
 def _reopened(s: Story) -> None:
     _improved_monitor(s)
-    s.wait(20, 40)
+    # Reopened within the last few school weeks: its new six weeks of school action are running.
+    s.wait_until(max(s.i + 20, s.work.last - s.rng.randint(3, 25)))
     s.fire(s.lead, "reopen", f"Attendance has fallen again to {s.drift(-11.0)}.")
     s.record(s.lead, Kind.LETTER, f"Attendance concern letter to {s.parent.formal}.")
 
@@ -281,6 +292,8 @@ def _left_roll(s: Story) -> None:
 def _listen(s: Story) -> None:
     engaged = _engaged(s)
     early_help = "pending" if engaged and s.rng.random() < 0.6 else _early_help(s, engaged)
+    if early_help == "completed" and s.i + LEVEL_ONE_DAYS > s.work.last:
+        early_help = "pending"  # opened too recently for the assessment to have finished
     level_one(s, engaged=engaged, early_help=early_help)
 
 
@@ -363,8 +376,12 @@ def _missing(s: Story) -> None:
 
 
 def _facilitate(s: Story) -> None:
-    _to_level_two(s)
-    if s.rng.random() < 0.5:
+    """At Level 2 since this half term began, as Level 2 must not outlast one half term."""
+    engaged = _engaged(s)
+    level_one(s, engaged=engaged, early_help=_early_help(s, engaged))
+    ready_for_level_two(s, not_before=s.work.half_term_began)
+    level_two(s)
+    if s.rng.random() < 0.5 and s.i + 16 <= s.work.last:
         review_support(s, Res.SOME_IMPROVEMENT)
 
 
@@ -407,7 +424,12 @@ def _home_education(s: Story) -> None:
 
 
 def _formalise_awaiting(s: Story) -> None:
-    _to_level_two(s, deep=True)
+    """Referred to the statutory team, not yet accepted; at Level 2 since this half term began
+    (a school without the traded service holds it at Level 2 until the team accepts)."""
+    engaged = _engaged(s, deep=True)
+    level_one(s, engaged=engaged, early_help=_early_help(s, engaged))
+    ready_for_level_two(s, not_before=s.work.half_term_began, then=LEVEL_TWO_DAYS + 16 + 2)
+    level_two(s)
     review_support(s, Res.NOT_IMPROVED)
     level_three(s, accepted=False)
 
@@ -415,6 +437,8 @@ def _formalise_awaiting(s: Story) -> None:
 def _formalise_contract(s: Story) -> None:
     _to_level_two(s, deep=True)
     review_support(s, Res.NOT_IMPROVED)
+    # At Level 3 for under six school weeks (its review is still ahead).
+    s.wait_until(max(s.i + 1, s.work.last - s.rng.randint(21, 26)))
     level_three(s)
     if s.rng.random() < 0.5:
         s.wait(5, 10)
@@ -427,7 +451,13 @@ def _formalise_contract(s: Story) -> None:
 
 
 def _formalise_notice(s: Story) -> None:
-    _to_notice(s, on=s.work.last - s.rng.randint(2, 28))
+    """The notice issued within the last few school weeks, its improvement period running; at
+    Level 3 for under six school weeks."""
+    _to_level_two(s, deep=True)
+    review_support(s, Res.NOT_IMPROVED)
+    s.wait_until(max(s.i + 1, s.work.last - 30))
+    level_three(s)
+    issue_notice(s, s.i + 1)
 
 
 def _improved_formalise(s: Story) -> None:
@@ -453,6 +483,8 @@ def _approval_refused(s: Story) -> None:
 def _enforce(s: Story) -> None:
     _to_notice(s)
     notice_result(s, Res.NOT_IMPROVED)
+    # At Level 4 for under a half term (its review is still ahead).
+    s.wait_until(max(s.i + 1, s.work.last - 26))
     level_four(s, refuse_first=s.rng.random() < 0.25)
     if s.rng.random() < 0.6:
         consider_supervision_order(s)
@@ -461,6 +493,7 @@ def _enforce(s: Story) -> None:
 def _prosecution(s: Story) -> None:
     _to_notice(s)
     notice_result(s, Res.NOT_IMPROVED)
+    s.wait_until(max(s.i + 1, s.work.last - 30))
     level_four(s)
     prosecute(s)
 

@@ -15,7 +15,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from api.pages.account import AccountPages
 from api.pages.admin import AdminPages
+from api.pages.admin_tokens import AdminTokenPages
+from api.pages.audit import AuditPages
 from api.pages.case_forms import CaseFormPages
 from api.pages.caseload import CaseloadPages
 from api.pages.cases import CasePages
@@ -33,6 +36,7 @@ from api.pages.registers import RegisterPages
 from api.pages.reports import ReportPages
 from api.pages.schools import SchoolPages
 from api.pages.sign_in import SignInPages
+from api.pages.subject_access import SubjectAccessPages
 from api.pages.work import ProposalPages, WorkPages
 
 HERE = Path(__file__).resolve().parent.parent
@@ -52,6 +56,7 @@ def page_routers() -> list[Router]:
         path="/",
         route_handlers=[
             SignInPages,
+            AccountPages,
             WorkPages,
             ProposalPages,
             CaseloadPages,
@@ -59,6 +64,7 @@ def page_routers() -> list[Router]:
             CaseFormPages,
             LetterPages,
             PupilPages,
+            SubjectAccessPages,
             RegisterPages,
             ReportPages,
             SchoolPages,
@@ -70,6 +76,8 @@ def page_routers() -> list[Router]:
             ImportPages,
             OutboxPages,
             AdminPages,
+            AdminTokenPages,
+            AuditPages,
         ],
         exception_handlers=ERROR_PAGES,
         include_in_schema=False,

@@ -25,6 +25,7 @@ from api.pages.common import (
     DATE_RULE,
     ROLE_WORDS,
     FormError,
+    is_number,
     la_name,
     me,
     parse_day,
@@ -53,7 +54,9 @@ from workflows.users import (
     BY_SCHOOL,
     ChangeUser,
     change_user,
+    reset_second_factor,
     set_active,
+    unlock_user,
     user_to_manage,
 )
 
@@ -169,6 +172,8 @@ def _user_row(user: User, schools: dict[int, str]) -> dict[str, Any]:
         "role": user.role,
         "role_words": ROLE_WORDS.get(user.role, words(user.role)),
         "active": user.active,
+        "locked": user.locked_at is not None,
+        "two_factor": user.totp_enabled_at is not None,
         "schools": sorted(schools.get(sid, f"school {sid}") for sid in user.school_ids),
         "school_ids": sorted(user.school_ids),
         "by_school": user.role in {r.value for r in BY_SCHOOL},
@@ -244,6 +249,8 @@ CONFIRMATIONS = {
     "changed": "The user's role and schools have been saved",
     "deactivated": "The account has been deactivated: the user can no longer sign in",
     "reactivated": "The account is active again",
+    "unlocked": "The account is unlocked: the user can sign in again",
+    "second_factor_reset": "The second factor is reset: the user sets up a new one",
 }
 
 
@@ -335,7 +342,7 @@ class AdminPages(Controller):
             errors.append(FormError("new-school_ids", "Schools: choose from the list"))
         manager_id = None
         if form["manager_id"]:
-            if not form["manager_id"].isdigit():
+            if not is_number(form["manager_id"]):
                 errors.append(FormError("new-manager_id", "Manager: choose from the list"))
             else:
                 manager_id = int(form["manager_id"])
@@ -417,6 +424,21 @@ class AdminPages(Controller):
             return _user_page(request, user_id, errors=[error], status=409)
         done = "reactivated" if active else "deactivated"
         return Redirect(f"/admin/users/{user_id}?done={done}", status_code=303)
+
+    @post("/users/{user_id:int}/unlock", sync_to_thread=True)
+    def unlock(self, request: Request, user_id: FromPath[int]) -> Response:
+        with unit_of_work(request, write=True) as ctx:
+            unlock_user(ctx, user_id, route="POST /admin/users/{user_id}/unlock")
+            ctx.commit()
+        return Redirect(f"/admin/users/{user_id}?done=unlocked", status_code=303)
+
+    @post("/users/{user_id:int}/second-factor-reset", sync_to_thread=True)
+    def second_factor_reset(self, request: Request, user_id: FromPath[int]) -> Response:
+        route = "POST /admin/users/{user_id}/second-factor-reset"
+        with unit_of_work(request, write=True) as ctx:
+            reset_second_factor(ctx, user_id, route=route)
+            ctx.commit()
+        return Redirect(f"/admin/users/{user_id}?done=second_factor_reset", status_code=303)
 
     @get("/roles", sync_to_thread=True)
     def roles(self, request: Request) -> Template:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from api import present
 from api.deps import retry_on_conflict
-from api.pages.common import FormError, sentence
+from api.pages.common import FormError, is_number, sentence
 from casework import queries
 from casework.errors import Conflict, Forbidden, InvalidInput
 from casework.errors import NotFound as NotFoundError
@@ -339,7 +339,7 @@ class CaseFormPages(Controller):
         from api.pages.cases import case_page
 
         submitted = {"form": "handover", **data.__dict__}
-        if not data.to_user_id.strip().isdigit():
+        if not is_number(data.to_user_id.strip()):
             error = FormError("handover-to_user_id", "Choose who the case goes to")
             return case_page(request, case_id, errors=[error], submitted=submitted, status=422)
         to_user_id = int(data.to_user_id)

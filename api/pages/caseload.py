@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from api.deps import unit_of_work
-from api.pages.common import me, render
+from api.pages.common import is_number, me, render
 from casework.analytics.flags import flag_titles
 from casework.models import Case, Pupil, PupilFlag, School, User, UserSchool
 from casework.models.deadlines import Deadline
@@ -408,7 +408,7 @@ def owner_options(session: Session, scope: Scope) -> list[tuple[int, str]]:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return int(text) if is_number(text) and len(text) < 10 else None
 
 
 def parse(

@@ -22,7 +22,7 @@ from api import present
 from api.deps import retry_on_conflict, unit_of_work
 from api.pages.case_forms import FIELD_IDS as CASE_FORM_FIELD_IDS
 from api.pages.case_forms import decisions_view, documents_view, family_view, handover_view
-from api.pages.common import DATE_RULE, FormError, me, parse_day, render, sentence, words
+from api.pages.common import DATE_RULE, FormError, is_number, me, parse_day, render, sentence, words
 from api.pages.letters import case_letters
 from api.pages.penalty_requests import CASE_FIELD_IDS as PENALTY_FIELD_IDS
 from api.pages.penalty_requests import case_penalties
@@ -357,7 +357,7 @@ class CasePages(Controller):
         if trigger is None:
             error = FormError("actions", "Choose one of the case's actions")
             return case_page(request, case_id, errors=[error], submitted=submitted, status=400)
-        if not data.expected_version.isdigit():
+        if not is_number(data.expected_version):
             error = FormError(f"action-{trigger}", "Reload the case page and try again")
             return case_page(request, case_id, errors=[error], submitted=submitted, status=400)
         sessions, lines, errors = parse_sessions(data.sessions, f"{trigger}-sessions")

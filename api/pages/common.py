@@ -122,6 +122,17 @@ _MONTHS = {
 }  # fmt: skip
 
 
+# The largest id or count a form may name: what the database's integer columns hold.
+LARGEST_NUMBER = 2**31 - 1
+
+
+def is_number(text: str) -> bool:
+    """A form's whole number (an id, a version, a count): ASCII digits only (``str.isdigit``
+    also takes "³", which ``int`` refuses) and small enough for the database to look up."""
+    text = text.strip()
+    return text.isascii() and text.isdigit() and int(text) <= LARGEST_NUMBER
+
+
 def parse_day(text: str) -> date:
     """A date as typed: 18 11 2024, 18/11/2024, 18-11-2024, 18.11.2024, 18 November 2024,
     18 Nov 2024 or 2024-11-18. ValueError for anything else, or a day that does not exist."""
@@ -175,6 +186,7 @@ NAVIGATION: tuple[tuple[str, str, str, frozenset[Role]], ...] = (
     ),
     ("imports", "/imports", "Imports", frozenset({Role.SCHOOL_STAFF, Role.LA_MANAGER, Role.ADMIN})),
     ("outbox", "/outbox", "Outbox", frozenset({Role.LA_MANAGER, Role.ADMIN})),
+    ("audit", "/audit", "Audit", frozenset({Role.LA_MANAGER, Role.ADMIN})),
     ("admin", "/admin", "Admin", frozenset({Role.ADMIN})),
 )
 

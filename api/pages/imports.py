@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from api.controllers.imports import MAX_BODY, _lock, _one, _progress, _running, _visible
 from api.deps import unit_of_work
-from api.pages.common import FormError, me, render, sentence, words
+from api.pages.common import FormError, is_number, me, render, sentence, words
 from casework.errors import Forbidden, InvalidInput
 from casework.models import ImportBatch, School, User
 from casework.registers.csv_marks import mapping_names
@@ -176,7 +176,7 @@ class ImportPages(Controller):
             errors.append(FormError("upload-kind", "Choose the kind of file"))
         if not content:
             errors.append(FormError("upload-file", "Choose the file to import"))
-        school_id = int(form["school_id"]) if form["school_id"].isdigit() else None
+        school_id = int(form["school_id"]) if is_number(form["school_id"]) else None
         if form["kind"] == "csv":
             if school_id is None:
                 errors.append(FormError("upload-school_id", "Choose the school the CSV is for"))

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.deps import unit_of_work
-from api.pages.common import FormError, me, render, words
+from api.pages.common import FormError, is_number, me, render, words
 from api.pages.penalty_forms import (
     LEAVE_DECISION_WORDS,
     PAGE,
@@ -222,9 +222,9 @@ class LeavePages(Controller):
     ) -> Response | Template:
         shown = msgspec.structs.asdict(data)
         errors: list[FormError] = []
-        if not data.school_id.isdigit():
+        if not is_number(data.school_id):
             errors.append(FormError("leave-school_id", "School: choose the pupil's school"))
-        if not data.contact_id.isdigit():
+        if not is_number(data.contact_id):
             errors.append(
                 FormError("leave-contact_id", "Parent who applied: choose one of those listed")
             )

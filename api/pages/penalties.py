@@ -17,7 +17,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from api.deps import unit_of_work
-from api.pages.common import FormError, me, render, words
+from api.pages.common import FormError, is_number, me, render, words
 from api.pages.penalty_forms import Query
 from api.pages.penalty_notices import days_left
 from api.pages.penalty_requests import issued_from
@@ -61,7 +61,7 @@ def _register_filter(
     asked = {"status": status, "school": school, "reason": reason, "month": month.strip()}
     if status and status not in register.STATUS_LABELS:
         errors.append(FormError("status", "Status: choose one of the statuses listed"))
-    if school and not school.isdigit():
+    if school and not is_number(school):
         errors.append(FormError("school", "School: choose one of the schools listed"))
     if reason and reason not in {r.value for r in NoticeReason}:
         errors.append(FormError("reason", "Reason: choose one of the reasons listed"))
@@ -71,7 +71,7 @@ def _register_filter(
         )
     found = register.RegisterFilter(
         status=status or None,
-        school_id=int(school) if school.isdigit() else None,
+        school_id=int(school) if is_number(school) else None,
         reason=reason or None,
         month=asked["month"] or None,
         page=page,

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.deps import unit_of_work
-from api.pages.common import DATE_RULE, FormError, parse_day, sentence
+from api.pages.common import DATE_RULE, FormError, is_number, parse_day, sentence
 from casework.errors import Conflict, Forbidden, InvalidInput, NoticeRefused
 from workflows.context import Context
 from workflows.penalties.rules import OVERRIDABLE
@@ -160,7 +160,7 @@ def pounds_to_pence(text: str) -> int | None:
 
 
 def version(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if is_number(text) else None
 
 
 def contact_name(contact) -> str:

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.deps import unit_of_work
-from api.pages.common import FormError, day, me, render, sentence, words
+from api.pages.common import FormError, day, is_number, me, render, sentence, words
 from api.pages.penalty_forms import (
     LEAVE_DECISION_WORDS,
     PAGE,
@@ -404,7 +404,7 @@ class PenaltyRequestPages(Controller):
             errors.append(
                 FormError("issue-parents", "Parents: choose each parent to issue a notice to")
             )
-        elif not all(c.isdigit() for c in chosen):
+        elif not all(is_number(c) for c in chosen):
             errors.append(FormError("issue-parents", "Parents: choose from the parents listed"))
         if errors:
             return request_page(request, request_id, errors=errors, submitted=shown, status=422)
@@ -461,7 +461,7 @@ class PenaltyRequestPages(Controller):
         if data.reason not in {r.value for r in NoticeReason}:
             errors.append(FormError("penalty-reason", "Reason: choose one of the reasons listed"))
         leave_id = data.leave_request_id.strip()
-        if leave_id and not leave_id.isdigit():
+        if leave_id and not is_number(leave_id):
             errors.append(
                 FormError("penalty-leave_request_id", "Leave request: choose one of those listed")
             )

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from api import present
 from api.deps import unit_of_work
-from api.pages.common import FormError, me, render, sentence, words
+from api.pages.common import FormError, is_number, me, render, sentence, words
 from casework import queries
 from casework.analytics.flags import pupil_flags
 from casework.analytics.timeline import SessionMark, load_timeline
@@ -37,6 +37,7 @@ from casework.vocabulary import CaseKind, Role, Stage
 from workflows.attendance import PupilAttendance
 from workflows.cases import OPENING_STAGES, OpenCase, open_case
 from workflows.context import Context
+from workflows.subject_access import EXPORTERS
 
 # Who the pupil page offers "Open a case" to.
 OPENERS = (Role.SCHOOL_STAFF, Role.TRADED_OFFICER, Role.LA_MANAGER)
@@ -358,6 +359,9 @@ def pupil_page(
                 for s in siblings
             ],
             "may_open": Role(ctx.actor.role) in OPENERS,
+            # Who looked at the record, and everything held for a subject access request:
+            # the LA's managers (admins reach both from their own pages).
+            "may_see_access": Role(ctx.actor.role) in EXPORTERS,
             "school_options": current_schools(pupil, today, names),
             "stage_options": [(s.value, s.label) for s in OPENING_STAGES],
             "kind_options": [(k.value, words(k.value)) for k in CaseKind],
@@ -385,7 +389,7 @@ class PupilPages(Controller):
     ) -> Response:
         submitted = msgspec.structs.asdict(data)
         errors = []
-        if not data.school_id.isdigit():
+        if not is_number(data.school_id):
             errors.append(FormError("open-school_id", "School: choose the pupil's school"))
         if data.stage not in {s.value for s in OPENING_STAGES}:
             errors.append(

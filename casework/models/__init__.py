@@ -31,6 +31,7 @@ from casework.models.penalties import (
 from casework.models.preferences import NotificationPreference
 from casework.models.pupils import Contact, Enrolment, Family, Pupil, PupilContact
 from casework.models.registers import MarkAmendment, RegisterYear
+from casework.models.retention import PurgeInProgress
 from casework.models.security import AuditEntry, SignInAttempt
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "PupilContact",
     "PupilFlag",
     "PupilUpnChange",
+    "PurgeInProgress",
     "Referral",
     "RegisterYear",
     "Responsibility",

@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,13 +180,23 @@ class Visitor:
     checked: list[str] = field(default_factory=list)
     # (address, screenshot, axe-core's violations) for each page that had any.
     failures: list[tuple[str, str, list[dict]]] = field(default_factory=list)
+    # (address, the browser's message) for each thing the content security policy blocked.
+    csp_violations: list[tuple[str, str]] = field(default_factory=list)
 
     def new_page(self, browser):
         context = browser.new_context(
             base_url=self.server.base_url, viewport={"width": 1280, "height": 900}
         )
         context.set_default_timeout(15_000)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", lambda message: self._note_csp(page, message))
+        return page
+
+    def _note_csp(self, page, message) -> None:
+        # Chromium reports what the policy blocked (an inline script or style, a frame...)
+        # on the console: every one fails the test, like an accessibility violation.
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append((page.url, message.text))
 
     def visit(self, page, path: str, *, status: int | None = 200):
         """Go to ``path``, then check the page as it stands (see ``check``)."""
@@ -236,9 +247,22 @@ def _stylesheet_loaded(page) -> None:
         page.reload()
 
 
+# axe-core is served as if from the site itself, so the content security policy stays on
+# (script-src 'self') while it runs; the service never ships it.
+AXE_PATH = "/__tests__/axe.min.js"
+_AXE_ROUTED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _serve_axe(route) -> None:
+    route.fulfill(path=str(AXE), content_type="text/javascript")
+
+
 def axe(page) -> list[dict]:
+    if page.context not in _AXE_ROUTED:
+        page.context.route(f"**{AXE_PATH}", _serve_axe)
+        _AXE_ROUTED.add(page.context)
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        page.add_script_tag(url=AXE_PATH)
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
         " resultTypes: ['violations']})",
@@ -265,6 +289,9 @@ VISITOR = pytest.StashKey["Visitor"]()
 def pytest_runtest_call(item: pytest.Item):
     result = yield
     visitor = item.stash.get(VISITOR, None)
+    if visitor is not None and visitor.csp_violations:
+        listed = "\n".join(f"- {url}: {text}" for url, text in visitor.csp_violations)
+        raise AssertionError(f"the content security policy blocked:\n{listed}")
     if visitor is not None and visitor.failures:
         raise AssertionError(
             f"{len(visitor.failures)} page(s) with accessibility violations:\n{visitor.report()}"

@@ -25,8 +25,9 @@ EXPECTED_NAV = {
         "Reports",
         "Imports",
         "Outbox",
+        "Audit",
     ],
-    "admin": ["Imports", "Outbox", "Admin"],
+    "admin": ["Imports", "Outbox", "Audit", "Admin"],
 }
 MOST_FOLLOWED_PER_PAGE = 6
 NOT_PAGES = re.compile(r"\.(csv|pdf|json|zip)$|/download|/logout|/schema", re.I)

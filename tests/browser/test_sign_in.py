@@ -85,11 +85,6 @@ def test_a_page_without_a_session_goes_to_sign_in(page, visitor):
     visitor.check(page, "sent-to-sign-in")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="there is no lockout: any number of wrong passwords gets the same message, so the "
-    "issue's lockout messages have nothing to show",
-)
 def test_repeated_wrong_passwords_lock_the_account_with_a_clear_message(page, visitor):
     # statutory2: a demo user no other browser test signs in as.
     visitor.visit(page, "/login")

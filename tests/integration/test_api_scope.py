@@ -146,9 +146,9 @@ def test_admins_manage_users_but_cannot_open_cases(client_as, db):
 
 
 def test_signing_in_is_required_and_wrong_passwords_are_refused(app, db):
-    from litestar.testing import TestClient
+    from tests.support.csrf import csrf_client
 
-    with TestClient(app) as client:
+    with csrf_client(app) as client:
         assert client.get("/api/cases").status_code == 401
         wrong = client.post("/api/auth/login", json={"username": "oak_lead", "password": "nope"})
         assert wrong.status_code == 401

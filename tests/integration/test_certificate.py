@@ -15,6 +15,7 @@ from casework.models import Enrolment
 from casework.registers.codes import StatClass
 from casework.registers.store import record_marks
 from casework.upn import make_upn
+from tests.support.csrf import csrf_client
 from tests.support.world import PASSWORD
 from workflows.certificates import STATEMENT, attendance_certificate, registration_certificate
 
@@ -396,7 +397,7 @@ def test_api_scope(client_as, db, marked, username, expected):
 @pytest.fixture
 def browser(app):
     def signed_in(username: str) -> TestClient:
-        client = TestClient(app)
+        client = csrf_client(app)
         client.follow_redirects = False
         response = client.post("/login", data={"username": username, "password": PASSWORD})
         assert response.status_code == 303

@@ -36,6 +36,7 @@ from casework.models import (
     Base,
     Case,
     CaseEvent,
+    CaseProposal,
     Enrolment,
     ImportBatch,
     Pupil,
@@ -46,6 +47,7 @@ from casework.models import (
     User,
 )
 from casework.models.base import UTCDateTime
+from casework.models.deadlines import Deadline
 from casework.passwords import verify_password
 from casework.upn import upn_problem
 from casework.vocabulary import CaseKind, EventKind, Outcome, Stage
@@ -367,7 +369,8 @@ def test_every_flag_the_scan_raised_names_its_sessions(demo):
         by_pupil: dict[int, set[str]] = defaultdict(set)
         for pupil_id, flag, _ in flagged:
             by_pupil[pupil_id].add(flag)
-        as_at = flagged[0][2]
+        # Flags are raised at each staged scan; every one standing holds on the last scan's day.
+        as_at = demo.timeline.last
         profile = load_profile("knowsley")
         year = academic_year_of(as_at)
         for pupil_id, flags in by_pupil.items():
@@ -380,3 +383,53 @@ def test_every_flag_the_scan_raised_names_its_sessions(demo):
             assert flags <= set(explained), (flags, set(explained))
             for key in flags:
                 assert explained[key].sessions, key
+
+
+# --- a well-run LA: My work shows a handful of real items --------------------------------------
+
+# Deadlines a scenario leaves passed on purpose: a Level 4 request refused, so the case waits at
+# Level 3; a referral to Level 2 returned, so the school is still at Level 1; a Level 2 case
+# awaiting the statutory team's acceptance past its half term; an unpaid penalty notice awaiting
+# the LA's decision (and the school's letter on that holiday case).
+KEPT_PASSING = {"level_3_review", "level_1_review", "level_2_cap", "penalty_notice_unpaid"}
+# "Long overdue": due more than this many term days before the last one.
+LONG_OVERDUE_DAYS = 10
+
+
+def test_the_casework_is_kept_up_to_date(demo):
+    """Every clock whose action a person takes was actioned on time, except a few in the last
+    days: only the scenarios that keep a deadline passing on purpose leave one long overdue."""
+    days = demo.timeline.days
+    long_ago = days[-1 - LONG_OVERDUE_DAYS]
+    with demo.factory() as session:
+        rows = session.execute(
+            select(Deadline.kind, Deadline.due_on)
+            .join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.status.in_(("pending", "fired")), Case.closed_at.is_(None))
+        ).all()
+        open_cases = session.scalar(select(func.count()).where(Case.closed_at.is_(None)))
+    long_overdue = [(kind, due) for kind, due in rows if due < long_ago]
+    assert {kind for kind, _ in long_overdue} <= KEPT_PASSING, long_overdue
+    assert len(long_overdue) <= 5, long_overdue
+    # A few overdue at most: fewer than one open case in two has anything overdue.
+    overdue = [kind for kind, due in rows if due < demo.today]
+    assert len(overdue) <= open_cases // 2, overdue
+
+
+def test_only_recent_flags_are_new_and_only_recent_proposals_are_open(demo):
+    """The registers came in through the year, so a flag is dated when it was first met and
+    the schools decided the older proposals; My work's "newly flagged" (the last fortnight) is
+    then a part of the flags, not all of them."""
+    recent = demo.today - timedelta(days=14)
+    with demo.factory() as session:
+        raised = session.scalars(select(PupilFlag.raised_on)).all()
+        proposals = session.execute(select(CaseProposal.status, CaseProposal.proposed_on)).all()
+    # Open: those of the last fortnight of term (the registers stop with it).
+    last_weeks = demo.timeline.last - timedelta(days=14)
+    assert all(on >= last_weeks for status, on in proposals if status == "open"), proposals
+    year = academic_year_of(demo.timeline.last)
+    if (demo.today - terms(year)[0].first).days < 8 * 7:
+        return  # the year's registers began too recently for older flags
+    assert sum(on >= recent for on in raised) < len(raised) / 2
+    decided = [status for status, on in proposals if on < last_weeks]
+    assert decided and set(decided) <= {"accepted", "dismissed"}

@@ -16,6 +16,7 @@ from casework.models import ImportBatch, MarkAmendment, Pupil, RegisterYear, Use
 from casework.registers.json_marks import parse_marks_json
 from casework.registers.store import amendments_of, register_extract
 from casework.vocabulary import Role
+from tests.support.csrf import csrf_client
 from tests.support.world import PASSWORD
 from workflows.imports import import_csv, import_marks, run_import
 from workflows.registry import AddUser, create_user
@@ -258,9 +259,13 @@ def test_an_integration_pushes_marks_with_its_token(db, app):
         json={"school_id": hill, "marks": []},
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert elsewhere.status_code == 404
+    # Outside the token's schools: refused naming the school, before anything is written.
+    assert elsewhere.status_code == 403
+    assert f"school_id = {hill}" in elsewhere.json()["detail"]
     # An integration never signs in interactively, even with a password.
-    login = client.post("/api/auth/login", json={"username": "mis_oakfield", "password": PASSWORD})
+    login = csrf_client(app).post(
+        "/api/auth/login", json={"username": "mis_oakfield", "password": PASSWORD}
+    )
     assert login.status_code == 401
 
 

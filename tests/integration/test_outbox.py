@@ -412,9 +412,8 @@ def test_the_development_mailbox_lists_and_shows_the_eml_files(db, clock, signed
 
 
 def test_there_is_no_mailbox_when_mail_goes_to_an_smtp_server(db, clock, tmp_path):
-    from litestar.testing import TestClient
-
     from api.app import create_app
+    from tests.support.csrf import csrf_client
     from tests.support.world import PASSWORD
 
     settings = Settings(
@@ -423,7 +422,7 @@ def test_there_is_no_mailbox_when_mail_goes_to_an_smtp_server(db, clock, tmp_pat
         session_secret=b"test-secret",
         mail=MailSettings(backend="smtp", smtp_host="127.0.0.1"),
     )
-    client = TestClient(create_app(settings, engine=db.engine, clock=clock, migrate=False))
+    client = csrf_client(create_app(settings, engine=db.engine, clock=clock, migrate=False))
     client.post("/api/auth/login", json={"username": "manager", "password": PASSWORD})
     assert client.get("/api/mail").status_code == 404
 

@@ -417,6 +417,28 @@ def test_building_stores_the_pack_with_its_hash_and_records_it(context, db, cloc
     assert kinds.count(EventKind.PACK_BUILT) == 2
 
 
+def test_laying_the_information_meets_the_six_month_limit(context, db, clock):
+    case_id = enforce_case(context, db, clock)
+    with acting(context, "statutory") as ctx:
+        build_pack(ctx, case_id, given())  # records the tests: the limit's clock starts
+
+    def limit_status() -> str:
+        with db.factory() as session:
+            [limit] = session.scalars(
+                select(Deadline).where(
+                    Deadline.case_id == case_id, Deadline.kind == "prosecution_limit"
+                )
+            ).all()
+            return limit.status
+
+    assert limit_status() == "pending"
+    fire(context, case_id, "start_prosecution", reason="Information laid at the magistrates")
+    # Nothing is left to warn about: no reminder, no "passed" escalation months later.
+    assert limit_status() == "cancelled"
+    [started] = [e for e in events(db, case_id) if e.kind == EventKind.PROSECUTION_STARTED]
+    assert [c["kind"] for c in started.data["clocks"]["stopped"]] == ["prosecution_limit"]
+
+
 def test_sign_off_by_the_officer_then_the_manager(context, db, clock):
     case_id = enforce_case(context, db, clock)
     with acting(context, "statutory") as ctx:

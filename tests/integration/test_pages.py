@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from litestar.testing import TestClient
 
+from tests.support.csrf import csrf_client
 from tests.support.world import PASSWORD
 from workflows.cases import OpenCase, open_case
 from workflows.responsibility import MakeReferral, refer
@@ -37,7 +37,7 @@ def _current_stage(page: str) -> str:
 @pytest.fixture
 def browser(app):
     """A browser with no session yet (redirects are not followed, so they can be checked)."""
-    with TestClient(app) as client:
+    with csrf_client(app) as client:
         client.follow_redirects = False
         yield client
 

@@ -20,6 +20,7 @@ from casework.registers.bulk import write_school_year
 from casework.registers.marks import session_index
 from casework.registers.store import Recorder, record_marks
 from casework.upn import make_upn
+from tests.support.csrf import csrf_client
 from tests.support.world import PASSWORD
 from workflows.cases import OpenCase, open_case
 from workflows.responsibility import MakeReferral, refer
@@ -555,7 +556,7 @@ def test_a_statutory_officer_sees_the_pupils_of_their_cases(
 @pytest.fixture
 def browser(app):
     def signed_in(username: str) -> TestClient:
-        client = TestClient(app)
+        client = csrf_client(app)
         client.follow_redirects = False
         response = client.post("/login", data={"username": username, "password": PASSWORD})
         assert response.status_code == 303

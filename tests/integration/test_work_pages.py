@@ -168,6 +168,14 @@ def test_newly_flagged_pupils_are_shown_in_scope_only(client_as, db, oak_case):
                     figures={},
                 ),
                 PupilFlag(
+                    pupil_id=world.pupil_oak,
+                    school_id=world.oakfield,
+                    flag="declining_trend",  # for the pupil's page: it calls for no decision
+                    raised_on=date(2024, 11, 19),
+                    explanation="attendance down 6 points over 3 weeks",
+                    figures={},
+                ),
+                PupilFlag(
                     pupil_id=world.pupil_river,
                     school_id=world.riverside,
                     flag="persistent_absence",
@@ -182,6 +190,7 @@ def test_newly_flagged_pupils_are_shown_in_scope_only(client_as, db, oak_case):
     flagged = _section(oak, "flagged")
     assert "Amelia Ashdown" in flagged and "Persistent absence" in flagged
     assert f'href="/cases/{oak_case.id}">Open case</a>' in flagged
+    assert "Declining" not in flagged and "down 6 points" not in flagged
     assert "Cara" not in oak and "Severe absence" not in oak
 
     hill = client_as("hill_lead").get("/", headers=HTML).text

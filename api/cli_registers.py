@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from casework.clock import SystemClock, today
+from casework.clock import SystemClock
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
 from config.settings import Settings
@@ -20,10 +20,11 @@ def registers() -> None:
 def purge(dry_run: bool) -> None:
     """Delete registers (and their amendments) kept longer than they must be.
 
-    Registers are kept CASEWORK_REGISTER_RETENTION_YEARS years (at least 6) from the end of each
-    academic year. Prints counts per academic year, never a pupil.
+    Registers are kept the longest of CASEWORK_REGISTER_RETENTION_YEARS (at least 6) and every LA
+    profile's registers_years, from the end of each academic year; each academic year purged
+    leaves an audit entry. Prints counts per academic year, never a pupil.
     """
-    from casework.registers.retention import purge_expired
+    from workflows.retention import purge_registers
 
     try:
         settings = Settings.from_env()
@@ -32,17 +33,13 @@ def purge(dry_run: bool) -> None:
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
-        with make_session_factory(engine)() as session:
-            report = purge_expired(
-                session,
-                today=today(SystemClock()),
-                years=settings.register_retention_years,
-                dry_run=dry_run,
-            )
-            if dry_run:
-                session.rollback()
-            else:
-                session.commit()
+        report = purge_registers(
+            make_session_factory(engine),
+            SystemClock(),
+            settings.register_retention_years,
+            route="cli: casework registers purge",
+            dry_run=dry_run,
+        )
     finally:
         engine.dispose()
     for line in report.lines():

@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from casework import passwords
 from casework.clock import FixedClock
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
@@ -31,6 +33,12 @@ from tests.support.world import PASSWORD, World, build_world
 from workflows.context import Context
 
 _counter = itertools.count()
+
+# argon2id at the service's cost takes about 100 ms a hash or check, by design; the suite signs
+# in thousands of times. Tests hash with the same algorithm at its lowest cost (the service's own
+# parameters are casework.passwords'; the browser tests' server keeps them).
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+passwords._DUMMY = passwords._hasher.hash("casework-no-such-user")
 
 
 @dataclass
@@ -140,3 +148,26 @@ def client_as(app):
         return client
 
     return make
+
+
+# The longest modules start first: with --dist loadfile each file runs whole on one worker, so a
+# long file collected last (the authorization matrix, the browser suite) would run alone at the
+# end while the other worker sits idle. The order within each file is kept.
+LONG_FIRST = (
+    "tests/security/test_authorization_matrix.py",
+    "tests/browser/",
+    "tests/security/test_api_fuzz.py",
+    "tests/integration/test_sweep_crash.py",
+    "tests/integration/test_demo.py",
+    "tests/integration/test_state_machine_properties.py",
+)
+
+
+def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+
+    def rank(item: pytest.Item) -> int:
+        where = item.path.relative_to(root).as_posix()
+        return next((i for i, p in enumerate(LONG_FIRST) if where.startswith(p)), len(LONG_FIRST))
+
+    items.sort(key=rank)

@@ -121,14 +121,16 @@ def _admin(ctx: Context) -> None:
         raise Forbidden("only administrators manage users and settings")
 
 
-def _text(data: dict[str, Any], key: str, longest: int = 300) -> str:
+def form_text(data: dict[str, Any], key: str, longest: int = 300) -> str:
+    """A posted field's last value, trimmed and cut to ``longest``."""
     value = data.get(key, "")
     if isinstance(value, list):
         value = value[-1] if value else ""
     return str(value).strip()[:longest]
 
 
-def _all(data: dict[str, Any], key: str) -> list[str]:
+def form_values(data: dict[str, Any], key: str) -> list[str]:
+    """Every value posted for a field (checkboxes)."""
     value = data.get(key)
     if value is None:
         return []
@@ -307,11 +309,11 @@ class AdminPages(Controller):
     @post("/users", sync_to_thread=True)
     def add(self, request: Request, data: Form) -> Response:
         form = {
-            key: _text(data, key, 320)
+            key: form_text(data, key, 320)
             for key in ("username", "full_name", "position", "email", "role", "manager_id")
         }
-        form["school_ids"] = _all(data, "school_ids")
-        password = _text(data, "password", 200)
+        form["school_ids"] = form_values(data, "school_ids")
+        password = form_text(data, "password", 200)
         errors = [
             FormError(f"new-{key}", f"Enter the user's {USER_LABELS[key].lower()}")
             for key in ("username", "full_name", "position", "email")
@@ -391,7 +393,7 @@ class AdminPages(Controller):
 
     @post("/users/{user_id:int}", sync_to_thread=True)
     def change(self, request: Request, user_id: FromPath[int], data: Form) -> Response:
-        form = {"role": _text(data, "role", 40), "school_ids": _all(data, "school_ids")}
+        form = {"role": form_text(data, "role", 40), "school_ids": form_values(data, "school_ids")}
         errors = []
         if form["role"] not in {r.value for r in ASSIGNABLE}:
             errors.append(FormError("user-role", "Choose the user's role"))
@@ -414,7 +416,7 @@ class AdminPages(Controller):
 
     @post("/users/{user_id:int}/active", sync_to_thread=True)
     def activate(self, request: Request, user_id: FromPath[int], data: Form) -> Response:
-        active = _text(data, "active", 10) == "yes"
+        active = form_text(data, "active", 10) == "yes"
         try:
             with unit_of_work(request, write=True) as ctx:
                 set_active(ctx, user_id, active)
@@ -542,7 +544,7 @@ class AdminPages(Controller):
 
     @post("/schools/{school_id:int}/calendar", sync_to_thread=True)
     def add_to_calendar(self, request: Request, school_id: FromPath[int], data: Form) -> Response:
-        form = {key: _text(data, key, 2000) for key in CALENDAR_LABELS}
+        form = {key: form_text(data, key, 2000) for key in CALENDAR_LABELS}
         errors = []
         kind = form["kind"]
         if kind not in {k for k, _ in KIND_OPTIONS}:
@@ -604,7 +606,7 @@ class AdminPages(Controller):
     def withdraw(
         self, request: Request, school_id: FromPath[int], entry_id: FromPath[int], data: Form
     ) -> Response:
-        reason = _text(data, "reason", 2000)
+        reason = form_text(data, "reason", 2000)
         if not reason:
             error = FormError("withdraw-reason", "Enter why the entry is withdrawn")
             return _withdraw_page(request, school_id, entry_id, errors=[error], status=422)

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.deps import unit_of_work
+from api.pages.admin import form_text, form_values
 from api.pages.common import FormError, is_number, me, render, sentence
 from casework.errors import Forbidden, InvalidInput
 from casework.models import School
@@ -38,20 +39,6 @@ CONFIRMATIONS = {"revoked": "The token is revoked: it can no longer push registe
 def _admin(ctx: Context) -> None:
     if Role(ctx.actor.role) is not Role.ADMIN:
         raise Forbidden("only administrators manage integration tokens")
-
-
-def _one(data: dict[str, Any], key: str, longest: int) -> str:
-    value = data.get(key, "")
-    if isinstance(value, list):
-        value = value[-1] if value else ""
-    return str(value).strip()[:longest]
-
-
-def _many(data: dict[str, Any], key: str) -> list[str]:
-    value = data.get(key)
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _new_page(
@@ -111,10 +98,10 @@ class AdminTokenPages(Controller):
     @post("/", sync_to_thread=True)
     def issue(self, request: Request, data: Form) -> Response:
         form = {
-            "name": _one(data, "name", 300),
-            "account": _one(data, "account", 20) or NEW_ACCOUNT,
-            "school_ids": _many(data, "school_ids"),
-            "days": _one(data, "days", 10),
+            "name": form_text(data, "name", 300),
+            "account": form_text(data, "account", 20) or NEW_ACCOUNT,
+            "school_ids": form_values(data, "school_ids"),
+            "days": form_text(data, "days", 10),
         }
         errors = []
         if not form["name"]:

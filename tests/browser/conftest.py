@@ -341,3 +341,22 @@ def sign_in(
     assert page.url.rstrip("/") == visitor.server.base_url, f"{username}: landed on {page.url}"
     if check:
         visitor.check(page, f"{username}-landing")
+
+
+IN_ERROR_SUMMARY = (
+    "() => document.activeElement !== null"
+    " && document.activeElement.closest('.govuk-error-summary, .error-summary') !== null"
+)
+
+
+def focus_reaches_error_summary(page, timeout_ms: int = 5000) -> bool:
+    """Whether focus moves to the error summary. The design system's script is a module, run
+    after the page has parsed, so the summary can be on screen a moment before it takes focus:
+    wait for it (a real user lands there within the same moment) rather than look once."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(IN_ERROR_SUMMARY, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return False
+    return True

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import focus_reaches_error_summary, sign_in
 
 
 @pytest.fixture
@@ -52,9 +52,7 @@ def test_a_blocked_action_shows_its_reasons(page, visitor, blocked_case):
     assert summary.count() == 1, "refusal should show the error summary"
     said = summary.inner_text()
     assert "skips Listen and understand, Facilitate support" in said, said
-    assert page.evaluate(
-        "document.activeElement.closest('.govuk-error-summary, .error-summary') !== null"
-    ), "focus should move to the error summary"
+    assert focus_reaches_error_summary(page), "focus should move to the error summary"
     visitor.check(page, "refused")
     # The summary's first link goes to the field to fix.
     target = summary.get_by_role("link").first.get_attribute("href")

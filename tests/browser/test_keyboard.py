@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import PASSWORD, focus_reaches_error_summary
 
 LOOK = """el => {
   const s = getComputedStyle(el);
@@ -133,9 +133,7 @@ def test_a_case_action_is_tried_and_its_refusal_followed_by_keyboard(page, visit
     assert shown != hidden, "the action's button shows no focus state"
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.evaluate(
-        "document.activeElement.closest('.govuk-error-summary, .error-summary') !== null"
-    ), "focus should be on the error summary"
+    assert focus_reaches_error_summary(page), "focus should be on the error summary"
     visitor.check(page, "refused")
     link = tab_to(page, "el.tagName === 'A'", most=3)
     assert link["text"], link

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import focus_reaches_error_summary, sign_in
 
 # Each role's landing page: words in its main content that show it is that person's, and for
 # that role (the role in words, where they work, what they have to do).
@@ -45,9 +45,7 @@ def test_a_wrong_password_shows_the_error_summary_and_focuses_it(page, visitor):
     assert "There is a problem" in summary.inner_text()
     assert "The username or password is not right" in summary.inner_text()
     assert page.title().startswith("Error:")
-    focused = page.evaluate(
-        "document.activeElement.closest('.govuk-error-summary, .error-summary') !== null"
-    )
+    focused = focus_reaches_error_summary(page)
     assert focused, "focus should move to the error summary"
     # The summary's link takes focus to the field it is about.
     summary.get_by_role("link").first.click()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 from litestar.exceptions import PermissionDeniedException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import Engine
 
@@ -78,6 +79,15 @@ def api_router() -> Router:
     )
 
 
+def proxy_headers(settings: Settings) -> list[DefineMiddleware]:
+    """The forwarded-address middleware, only when proxies are named (none are trusted else)."""
+    if not settings.trusted_proxies:
+        return []
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    return [DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -97,8 +107,10 @@ def create_app(
         route_handlers=[service_health, calendar_feed, api_router(), *page_routers()],
         template_config=template_config(),
         on_app_init=[session_auth.on_app_init],
-        # Inside sign-in (it names the user): every request touching records is audited.
-        middleware=[AuditMiddleware],
+        # The client's address from a trusted proxy's X-Forwarded-For (uvicorn's middleware, here
+        # so every ASGI server gets it); then, inside sign-in (it names the user), every request
+        # touching records is audited.
+        middleware=[*proxy_headers(settings), AuditMiddleware],
         # Issue 9: CSRF on every unsafe request (api.csrf) and security headers on every response.
         csrf_config=csrf_config(settings),
         before_send=[security_headers(tls=settings.tls)],

@@ -83,7 +83,16 @@ def run(host: str, port: int, demo: bool, workers: int, scheduler: bool) -> None
     else:
         engine.dispose()
     click.echo(f"\nCasework on http://{host}:{port}  (API description at /schema)")
-    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    # Forwarded headers are the app's to read (CASEWORK_TRUSTED_PROXIES), not uvicorn's (which
+    # would otherwise trust 127.0.0.1 whatever the setting).
+    uvicorn.run(
+        "api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
 
 
 @main.group()

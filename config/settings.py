@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -210,6 +211,10 @@ class Settings:
     # address with ``CASEWORK_SIGN_IN_ADDRESS_FAILURES`` failures in ``CASEWORK_SIGN_IN_WINDOW``
     # seconds is refused for the rest of that window.
     session_idle_seconds: int = 30 * 60
+    # ``CASEWORK_TRUSTED_PROXIES``: the reverse proxies (addresses or networks) whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed. Without it every request's address is
+    # its connection's, so behind a proxy every user would share the proxy's sign-in throttle.
+    trusted_proxies: tuple[str, ...] = ()
     sign_in_max_failures: int = 5
     sign_in_address_failures: int = 20
     sign_in_window_seconds: int = 15 * 60
@@ -240,6 +245,7 @@ class Settings:
             mail=mail,
             environment=transport.environment,
             tls=transport.tls,
+            trusted_proxies=trusted_proxies(),
         )
 
 
@@ -294,6 +300,26 @@ def transport_settings(environ: Mapping[str, str] = os.environ) -> TransportSett
         secure_cookies=_flag(environ, "CASEWORK_SECURE_COOKIES", production),
         tls=_flag(environ, "CASEWORK_TLS", production),
     )
+
+
+def trusted_proxies(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """``CASEWORK_TRUSTED_PROXIES``: IP addresses or networks (CIDR), separated by commas; none
+    by default. "*" is refused: it would let anyone choose the address the throttle counts."""
+    variable = "CASEWORK_TRUSTED_PROXIES"
+    found = []
+    for item in (part.strip() for part in environ.get(variable, "").split(",")):
+        if not item:
+            continue
+        try:
+            if "/" in item:
+                ipaddress.ip_network(item, strict=True)
+            else:
+                ipaddress.ip_address(item)
+        except ValueError:
+            rule = "give IP addresses or networks (e.g. 10.0.0.0/24) separated by commas"
+            raise _refuse(variable, item, rule) from None
+        found.append(item)
+    return tuple(found)
 
 
 def _session_secret(var_dir: Path, *, production: bool = False) -> bytes:

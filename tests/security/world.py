@@ -14,17 +14,19 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.demo import DEMO_PASSWORD, seed_demo
+from api.demo.packs import ready_pack_case
 from casework.calendars.editing import CalendarChange, ChangeKind, change_school_calendar
 from casework.clock import FixedClock
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
-from casework.models import Enrolment, Family, LocalAuthority, Pupil, School, User
+from casework.models import CaseEvent, Enrolment, Family, LocalAuthority, Pupil, School, User
 from casework.upn import make_upn
-from casework.vocabulary import Role
+from casework.vocabulary import EventKind, Role
 from config.settings import Settings
 from tests.support.csrf import csrf_client
 from workflows.cases import OpenCase, open_case
 from workflows.context import Context
+from workflows.packs.service import PackInput, build_pack, check_pack
 from workflows.registry import AddUser, create_user
 from workflows.tokens import issue_token
 
@@ -138,6 +140,37 @@ def _inset_day(session: Session) -> None:
     change_school_calendar(session, scope, school, change, NOW)
 
 
+def _court_pack(factory: sessionmaker[Session]) -> None:
+    """The demo leaves one Enforce case ready for its pack (tests and panel recorded): the
+    statutory officer builds it, so the pack routes have a pack to read in and out of scope.
+    (It is at a school the school lead and traded officer do not serve: their "own" pack cells
+    stay skipped.)"""
+    with factory() as session:
+        case_id = ready_pack_case(session)
+        assert case_id is not None, "the small demo no longer leaves a case ready for its pack"
+        tests = session.scalars(
+            select(CaseEvent.data)
+            .where(
+                CaseEvent.case_id == case_id,
+                CaseEvent.kind == EventKind.PACK_TESTS_RECORDED.value,
+            )
+            .order_by(CaseEvent.id.desc())
+        ).first()
+        officer = session.scalars(
+            select(User).where(User.username == USERS[Role.STATUTORY_OFFICER])
+        ).one()
+        ctx = Context.build(session, officer, FixedClock(NOW))
+        given = PackInput(
+            date.fromisoformat(tests["start"]),
+            date.fromisoformat(tests["end"]),
+            tests["offence"],
+            tests["court"],
+        )
+        warnings = [w.key for w in check_pack(ctx, case_id, given).warnings]
+        build_pack(ctx, case_id, given, warnings)
+        session.commit()
+
+
 def build_security_world(url: str) -> SecurityWorld:
     """Migrate the empty database at ``url`` and fill it (a second or two)."""
     engine = make_engine(url)
@@ -149,6 +182,7 @@ def build_security_world(url: str) -> SecurityWorld:
         _inset_day(session)
         _other_la(session)
         session.commit()
+    _court_pack(factory)
     return SecurityWorld(url, engine, factory, token)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -125,15 +126,34 @@ LONG_SESSIONS = {
 }
 
 
+# Building the app (registering ~400 handlers, generating the OpenAPI document) takes about a
+# third of a second; hundreds of tests use it. Each worker builds one app per kind of session
+# limits and gives each test its own database, clock and settings through ``app.state.services``,
+# which is where every handler finds them (api.deps.services). Nothing else in the app holds
+# state between requests: sessions are client-side cookies, everything else is in the database.
+_APPS: dict[tuple, Litestar] = {}
+
+
 @pytest.fixture
 def app(request, db: Database, clock: FixedClock, tmp_path):
     from api.app import create_app
+    from api.deps import Services
 
     limits = {} if request.node.get_closest_marker("session_timeouts") else LONG_SESSIONS
     settings = Settings(
         database_url=db.url, var_dir=tmp_path, session_secret=b"test-secret", **limits
     )
-    return create_app(settings, engine=db.engine, clock=clock, migrate=False)
+    key = tuple(sorted(limits.items()))
+    shared = _APPS.get(key)
+    if shared is None:
+        shared = _APPS[key] = create_app(settings, engine=db.engine, clock=clock, migrate=False)
+    else:
+        shared.state.services = Services(
+            settings, db.engine, make_session_factory(db.engine), clock
+        )
+    yield shared
+    # The next test's database replaces this one; no stale engine is left to be reached.
+    shared.state.services = None
 
 
 @pytest.fixture

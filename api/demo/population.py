@@ -49,7 +49,8 @@ from casework.upn import ALPHABET, check_letter, make_upn
 from casework.vocabulary import Role
 from workflows.registry import AddUser, create_user
 
-DEMO_PASSWORD = "demo-casework-2024"
+# A passphrase the sign-in policy would accept as a new password (no service name, not common).
+DEMO_PASSWORD = "kettle-harbour-lantern"
 LA_NUMBER = "340"
 LA_NAME = "Knowsley (demo)"
 LA_PROFILE = "knowsley"

@@ -31,11 +31,13 @@ from pathlib import Path
 
 import pytest
 
+from api.demo import DEMO_PASSWORD
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CASEWORK_CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-PASSWORD = "demo-casework-2024"
+PASSWORD = DEMO_PASSWORD  # the demo server shares one password for every user
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 LAUNCH_ARGS = [
     "--headless",

@@ -73,3 +73,12 @@ def test_a_refusal_names_the_field_and_every_rule_but_never_the_password():
 
 def test_an_acceptable_password_passes_silently():
     check_new_password("correct-horse-battery", username="oak_lead")
+
+
+def test_the_demo_password_is_one_the_policy_would_accept_for_every_demo_user():
+    # Demo users are shown it at start-up and may keep it: it must be a password they could
+    # have chosen, or the demo teaches a password the service itself refuses.
+    from api.demo import DEMO_PASSWORD
+
+    for username in ("admin", "manager", "statutory", "traded", "school", "lead.maplebrook"):
+        assert password_problems(DEMO_PASSWORD, username=username) == []

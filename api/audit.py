@@ -129,6 +129,7 @@ ROUTES: dict[str, Audited | None] = {
     "POST /api/cases/{case_id}/interventions": _R("case", "case_id"),
     "POST /api/cases/{case_id}/interventions/{intervention_id}/outcome": _R("case", "case_id"),
     "POST /api/cases/{case_id}/approvals": _R("case", "case_id"),
+    "POST /api/cases/{case_id}/penalty-decision": _R("case", "case_id"),
     "POST /api/cases/{case_id}/assignment": _R("case", "case_id"),
     "POST /api/cases/{case_id}/referrals": _R("case", "case_id"),
     "POST /api/cases/{case_id}/transitions": _R("case", "case_id"),
@@ -155,6 +156,7 @@ ROUTES: dict[str, Audited | None] = {
     "POST /cases/{case_id}/approvals/{approval_id}/decision": _R("approval", "approval_id"),
     "POST /cases/{case_id}/referrals/{referral_id}/decision": _R("referral", "referral_id"),
     "POST /cases/{case_id}/handover": _R("case", "case_id"),
+    "POST /cases/{case_id}/penalty-decision": _R("case", "case_id"),
     "POST /cases/{case_id}/referral": _R("case", "case_id"),
     "POST /pupils/{pupil_id}/cases": _R("case"),
     # Attachments and documents.

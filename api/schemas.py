@@ -272,6 +272,12 @@ class ApprovalIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
 
 
+class PenaltyDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    # Checked (blank, too short, too long) by workflows.penalty_decision so each refusal names
+    # its rule; the cap here only bounds what is read.
+    reason: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
+
+
 class ApprovalDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     approve: bool
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]

@@ -175,6 +175,9 @@ class EventKind(StrEnum):
     # The daily scan: an attendance flag raised or cleared on a pupil with an open case.
     FLAG_RAISED = "flag_raised"
     FLAG_CLEARED = "flag_cleared"
+    # The officer's answer to a met threshold (workflows/penalty_decision.py): a penalty notice
+    # was considered and is not being pursued now; support continues.
+    PENALTY_CONSIDERED = "penalty_considered"
     # Penalty notices (workflows/penalties): the request, then each notice's lifecycle.
     PENALTY_NOTICE_REQUESTED = "penalty_notice_requested"
     PENALTY_NOTICE_REQUEST_DECIDED = "penalty_notice_request_decided"

@@ -210,7 +210,8 @@ class ClockRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     Happenings are ``stage_entered:<stage>``, ``stage_exited:<stage>``,
     ``intervention:<kind>`` (recorded), ``outcome:<kind>`` (its outcome recorded),
-    ``case_closed``, ``case_reopened``, ``prosecution_started`` (the information laid), and
+    ``case_closed``, ``case_reopened``, ``prosecution_started`` (the information laid),
+    ``penalty_considered`` (a met threshold considered and support continuing), and
     ``flag_raised:<flag>`` / ``flag_cleared:<flag>`` from the daily scan. Without a ``period``
     the date comes from the record that starts the clock (a Notice to Improve's own expiry date).
     """
@@ -484,7 +485,7 @@ def _is_happening(text: str, stages: set[str], kinds: set[str], flags: set[str])
     name, _, subject = text.partition(":")
     if name in ("flag_raised", "flag_cleared"):  # the daily scan (workflows/scan.py)
         return subject in flags
-    if name in ("case_closed", "case_reopened", "prosecution_started"):
+    if name in ("case_closed", "case_reopened", "prosecution_started", "penalty_considered"):
         return not subject
     if name in ("stage_entered", "stage_exited"):
         return subject in stages

@@ -33,6 +33,7 @@ from workflows.interventions import (
     record_outcome,
 )
 from workflows.machine import TRIGGER_LABELS
+from workflows.penalty_decision import record_support_continues
 from workflows.responsibility import MakeReferral, assign, refer
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
@@ -211,6 +212,27 @@ class CaseController(Controller):
                 request, lambda ctx: request_approval(ctx, case_id, data.target_stage, data.reason)
             )
         )
+
+    @post(
+        "/{case_id:int}/penalty-decision",
+        sync_to_thread=True,
+        summary="Record carrying on with support after the penalty-notice threshold is met",
+        description=(
+            "The threshold (or lateness trigger) met on an open case arms the LA profile's "
+            "penalty_decision clock: a penalty notice must be considered. This records the "
+            "decision not to pursue one now and to carry on with support, with the reason, as a "
+            "penalty_considered case event, and stops the clock. 422 names the field, value and "
+            "rule when the case is closed, the reason is missing or too long, or no decision is "
+            "open on the case. Those who may issue a Notice to Improve may record it."
+        ),
+    )
+    def penalty_decision(
+        self, request: Request, case_id: FromPath[int], data: JSONBody[s.PenaltyDecisionIn]
+    ) -> s.EventOut:
+        event = retry_on_conflict(
+            request, lambda ctx: record_support_continues(ctx, case_id, data.reason)
+        )
+        return present.event(event)
 
 
 class AttachmentController(Controller):

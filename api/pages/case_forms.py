@@ -1,10 +1,12 @@
 """The case page's people and paperwork: the pupil's family (each parent with their contact
 details, brothers and sisters at any school the user may see), the case's documents with an
-upload form, and handing the case on (to someone else in the team, by a manager to anyone, or a
-referral to another team).
+upload form, handing the case on (to someone else in the team, by a manager to anyone, or a
+referral to another team), and the decision to carry on with support when the penalty-notice
+threshold is met.
 
-Thin over the services (``workflows.attachments``, ``workflows.responsibility``): a refusal
-comes back to the case page as the GOV.UK error summary, naming the field, and changes nothing.
+Thin over the services (``workflows.attachments``, ``workflows.responsibility``,
+``workflows.penalty_decision``): a refusal comes back to the case page as the GOV.UK error
+summary, naming the field, and changes nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ from casework.vocabulary import Role, Stage, Team, year_group
 from workflows.approvals import decide_approval, request_approval
 from workflows.attachments import MAX_BYTES, AddAttachment, add_attachment, attachments_of
 from workflows.context import Context
+from workflows.penalty_decision import (
+    REASON_MAX,
+    may_decide,
+    open_decision,
+    record_support_continues,
+)
 from workflows.policy import CASEWORK_ROLES, can_hold, may_fire, team_of
 from workflows.responsibility import (
     STATUTORY_REFERRAL_FIELDS,
@@ -66,8 +74,16 @@ FIELD_IDS = frozenset(
         "decision-reason",
         "referrals",
         "referral-decision-reason",
+        "deadlines",
+        "penalty-decision-reason",
     }
 )
+
+# The case page's success banners, by the ``done`` a form redirects with.
+CASE_DONE = {
+    "penalty-decision": "Decision recorded: a penalty notice is not being pursued now and "
+    "support continues. The decision deadline is met.",
+}
 
 
 # --- what the case page shows -------------------------------------------------------------------
@@ -208,6 +224,21 @@ def decisions_view(
     }
 
 
+def penalty_decision_view(ctx: Context, case: Case) -> dict[str, Any] | None:
+    """The open "threshold met: decide" deadline, when the user may answer it on this page."""
+    if case.stage == Stage.CLOSED or not may_decide(ctx):
+        return None
+    deadline = open_decision(ctx, case)
+    if deadline is None:
+        return None
+    return {
+        "label": deadline.label,
+        "due_on": deadline.due_on,
+        "passed": deadline.status == "fired",
+        "reason_max": REASON_MAX,
+    }
+
+
 # --- the forms ----------------------------------------------------------------------------------
 
 
@@ -237,6 +268,11 @@ class DecisionForm:
 @dataclass
 class ReferralDecisionForm:
     decision: str = ""
+    reason: str = ""
+
+
+@dataclass
+class PenaltyDecisionForm:
     reason: str = ""
 
 
@@ -449,5 +485,26 @@ class CaseFormPages(Controller):
             case_id,
             change,
             Outcome("referral-decision", {"reason": "Reason"}, "referrals", ""),
+            submitted,
+        )
+
+    @post("/{case_id:int}/penalty-decision", sync_to_thread=True)
+    def penalty_decision(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        data: Annotated[PenaltyDecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response:
+        submitted = {"form": "penalty-decision", **data.__dict__}
+        return _submit(
+            request,
+            case_id,
+            lambda ctx: record_support_continues(ctx, case_id, data.reason),
+            Outcome(
+                "penalty-decision",
+                {"reason": "Reason"},
+                "deadlines",
+                "?done=penalty-decision#deadlines",
+            ),
             submitted,
         )

@@ -20,10 +20,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from api import present
 from api.deps import retry_on_conflict, unit_of_work
+from api.pages.case_forms import (
+    CASE_DONE,
+    decisions_view,
+    documents_view,
+    family_view,
+    handover_view,
+    penalty_decision_view,
+)
 from api.pages.case_forms import FIELD_IDS as CASE_FORM_FIELD_IDS
-from api.pages.case_forms import decisions_view, documents_view, family_view, handover_view
 from api.pages.common import DATE_RULE, FormError, is_number, me, parse_day, render, sentence, words
 from api.pages.letters import case_letters
+from api.pages.penalty_forms import Query
 from api.pages.penalty_requests import CASE_FIELD_IDS as PENALTY_FIELD_IDS
 from api.pages.penalty_requests import case_penalties
 from casework import queries
@@ -151,6 +159,10 @@ def _event(e) -> dict[str, Any]:
         what = f"Referred to the {words(data['to_team']).lower()}"
     elif e.kind in ("assigned", "referral_accepted") and data.get("to"):
         what = f"{words(e.kind)}: now held by {data['to']}"
+    elif e.kind == "penalty_considered":
+        what = "Penalty notice considered: not pursued now, support continues"
+        if data.get("trigger"):
+            what += f" ({words(data['trigger']).lower()})"
     if e.kind == "closed" and data.get("outcome"):
         what += f" (outcome: {words(data['outcome']).lower()})"
     if e.kind in ("flag_raised", "flag_cleared") and data.get("title"):
@@ -200,6 +212,7 @@ def case_page(
     errors: list[FormError] | None = None,
     submitted: dict[str, Any] | None = None,
     status: int = 200,
+    done: str = "",
 ) -> Template:
     with unit_of_work(request) as ctx:
         case, actions = available_actions(ctx, case_id)
@@ -256,6 +269,8 @@ def case_page(
             "documents": documents_view(ctx, case),
             "handover": handover_view(ctx, case),
             "decisions": decisions_view(ctx, case, approvals, referrals),
+            "penalty_decision": penalty_decision_view(ctx, case),
+            "done": CASE_DONE.get(done, "") if not errors else "",
             # Statutory officers and managers only: the rest never see that a pack exists.
             "court_packs": [
                 {"reference": v.pack.reference, "pages": v.pack.pages, "built_at": v.pack.built_at}
@@ -342,8 +357,8 @@ class CasePages(Controller):
     include_in_schema = False
 
     @get("/{case_id:int}", sync_to_thread=True)
-    def show(self, request: Request, case_id: FromPath[int]) -> Template:
-        return case_page(request, case_id)
+    def show(self, request: Request, case_id: FromPath[int], done: Query = "") -> Template:
+        return case_page(request, case_id, done=done)
 
     @post("/{case_id:int}/actions", sync_to_thread=True)
     def act(

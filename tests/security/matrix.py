@@ -161,6 +161,8 @@ MATRIX: dict[str, Rule] = {
         "intervention", *CASEWORK
     ),
     "POST /api/cases/{case_id:int}/approvals": scoped("case", *CASEWORK),
+    # Whoever may issue a Notice to Improve; with no decision open it is a 422 past the guard.
+    "POST /api/cases/{case_id:int}/penalty-decision": scoped("case", *CASEWORK),
     "POST /api/cases/{case_id:int}/assignment": scoped("case", *CASEWORK),
     "POST /api/cases/{case_id:int}/referrals": scoped("case", *CASEWORK),
     "POST /api/cases/{case_id:int}/transitions": scoped("case", *CASEWORK),
@@ -275,6 +277,7 @@ MATRIX: dict[str, Rule] = {
     ).with_(body={"decision": "refuse", "reason": "Authorization matrix check"}),
     "POST /cases/{case_id:int}/documents": scoped("case", *CASEWORK),
     "POST /cases/{case_id:int}/handover": scoped("case", *CASEWORK),
+    "POST /cases/{case_id:int}/penalty-decision": scoped("case", *CASEWORK),
     "POST /cases/{case_id:int}/interventions": scoped("case", *CASEWORK),
     "GET /cases/{case_id:int}/letters/new": scoped("case", *CASEWORK),
     "POST /cases/{case_id:int}/letters/new": scoped("case", *CASEWORK),

@@ -107,6 +107,7 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.DEADLINE_MOVED: "Deadline moved",
     EventKind.FLAG_RAISED: "Attendance flag raised",
     EventKind.FLAG_CLEARED: "Attendance flag cleared",
+    EventKind.PENALTY_CONSIDERED: "Penalty notice considered: support continues",
     EventKind.PENALTY_NOTICE_REQUESTED: "Penalty notice requested",
     EventKind.PENALTY_NOTICE_REQUEST_DECIDED: "Penalty notice request decided",
     EventKind.PENALTY_NOTICE_DRAFTED: "Penalty notice drafted",

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+import anyio
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,6 +25,9 @@ from casework.registers.store import LostRace
 from casework.uow import UnitOfWork
 from config.settings import Settings
 from workflows.context import Context
+
+if TYPE_CHECKING:
+    from workflows.tokens import Grant
 
 T = TypeVar("T")
 
@@ -67,19 +73,22 @@ def unit_of_work(request: Request, *, write: bool = False) -> Iterator[Context]:
         yield Context.build(uow.session, user, found.clock)
 
 
-@contextmanager
-def integration_unit_of_work(request: Request, *, write: bool = False) -> Iterator[Context]:
-    """A transaction acting as the integration user whose bearer token the request carries,
-    scoped to the token's schools only. The token is checked (and its last use recorded) in a
-    short transaction of its own, so a refused import still shows the token was used."""
-    from dataclasses import replace
+GRANT_KEY = "integration_grant"
 
+
+def integration_grant(connection: ASGIConnection) -> Grant:
+    """The grant of the bearer token the request carries, checked once per request (and its
+    last use recorded) in a short transaction of its own, so a refused import still shows the
+    token was used. NotAuthorizedException (401) without a live token."""
     from workflows.tokens import TokenRefused, authenticate
 
-    header = request.headers.get("authorization", "")
+    known = connection.scope["state"].get(GRANT_KEY)
+    if known is not None:
+        return known
+    header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    found = services(request)
-    address = request.client.host if request.client else None
+    found: Services = connection.app.state.services
+    address = connection.client.host if connection.client else None
     with UnitOfWork(found.session_factory) as checking:
         try:
             if scheme.lower() != "bearer":
@@ -90,6 +99,24 @@ def integration_unit_of_work(request: Request, *, write: bool = False) -> Iterat
         except TokenRefused as refused:
             raise NotAuthorizedException(str(refused)) from None
         checking.commit()
+    connection.scope["state"][GRANT_KEY] = grant
+    return grant
+
+
+async def integration_token_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Every integration route checks the token before anything else, the body included: a
+    caller without a live token learns nothing from how its request would have been read."""
+    await anyio.to_thread.run_sync(integration_grant, connection)
+
+
+@contextmanager
+def integration_unit_of_work(request: Request, *, write: bool = False) -> Iterator[Context]:
+    """A transaction acting as the integration user whose bearer token the request carries,
+    scoped to the token's schools only."""
+    from dataclasses import replace
+
+    grant = integration_grant(request)
+    found = services(request)
     with UnitOfWork(found.session_factory, write=write) as uow:
         user = uow.session.get(User, grant.user_id)
         if user is None:

@@ -21,7 +21,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy import or_, select
 
-from api.deps import integration_unit_of_work, unit_of_work
+from api.deps import integration_token_guard, integration_unit_of_work, unit_of_work
 from api.errors import PROBLEM
 from casework.errors import Forbidden, InvalidInput, NotFound
 from casework.models import ImportBatch, School
@@ -242,6 +242,7 @@ class IntegrationController(ImportController):
 
     path = "/integration"
     tags = ["integration"]
+    guards = [integration_token_guard]
     open_context: Opener = staticmethod(integration_unit_of_work)
 
     async def _run(

@@ -188,6 +188,24 @@ def test_a_missing_or_unknown_token_is_401(app, db, header, detail):
     assert detail in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/integration/marks", b"{not json"),
+        ("/api/integration/marks", b'{"school_id": "x", "marks": 7}'),
+        ("/api/integration/ctf", b"<not-a-ctf"),
+    ],
+)
+@pytest.mark.parametrize("header", [None, "Bearer cw_not-a-real-token"])
+def test_without_a_live_token_the_body_is_never_read(app, db, path, body, header):
+    # 401 before the body is decoded: a caller without a token learns nothing from how its
+    # request would have been read (not even that it was malformed), and nothing is recorded.
+    headers = {"Authorization": header} if header else {}
+    response = TestClient(app).post(path, content=body, headers=headers)
+    assert response.status_code == 401, response.text
+    assert _batches(db) == 0
+
+
 def test_an_expired_token_is_401_saying_so(db, app, clock):
     token, _ = _integration(db, expires_at=ISSUED + timedelta(days=1))
     client = TestClient(app)

@@ -19,9 +19,20 @@ from casework.calendars.editing import CalendarChange, ChangeKind, change_school
 from casework.clock import FixedClock
 from casework.db import make_engine, make_session_factory
 from casework.migrate import upgrade
-from casework.models import CaseEvent, Enrolment, Family, LocalAuthority, Pupil, School, User
+from casework.models import (
+    Case,
+    CaseEvent,
+    CourtPack,
+    Enrolment,
+    Family,
+    LocalAuthority,
+    OutboxMessage,
+    Pupil,
+    School,
+    User,
+)
 from casework.upn import make_upn
-from casework.vocabulary import EventKind, Role
+from casework.vocabulary import EventKind, Role, Stage
 from config.settings import Settings
 from tests.support.csrf import csrf_client
 from workflows.cases import OpenCase, open_case
@@ -167,8 +178,54 @@ def _court_pack(factory: sessionmaker[Session]) -> None:
             tests["court"],
         )
         warnings = [w.key for w in check_pack(ctx, case_id, given).warnings]
-        build_pack(ctx, case_id, given, warnings)
+        built = build_pack(ctx, case_id, given, warnings)
+        _pack_copy_at_first_school(session, built)
         session.commit()
+
+
+def _pack_copy_at_first_school(session: Session, built: CourtPack) -> None:
+    """The same pack recorded against an Enforce case at the first school (the school lead's
+    and the traded officer's), so their "own" pack cells are asserted too. Only the record's
+    place matters to the matrix, not whether that case's evidence would make this pack."""
+    first = session.scalars(select(School).order_by(School.id)).first()
+    case = session.scalars(
+        select(Case)
+        .where(Case.school_id == first.id, Case.stage == Stage.ENFORCE.value)
+        .order_by(Case.id)
+    ).first()
+    assert case is not None, "the small demo no longer has an Enforce case at its first school"
+    copied = {
+        column.key: getattr(built, column.key)
+        for column in CourtPack.__table__.columns
+        if column.key not in ("id", "case_id", "reference")
+    }
+    session.add(CourtPack(**copied, case_id=case.id, reference=f"{built.reference}-COPY"))
+    session.flush()
+
+
+def _messages_to_school_roles(session: Session) -> None:
+    """A message to the school lead and one to the traded officer (copies of a failed one, to
+    them), so their "own" outbox cells are asserted: they see and retry only their own mail."""
+    sample = session.scalars(
+        select(OutboxMessage).order_by(OutboxMessage.status != "failed", OutboxMessage.id)
+    ).first()
+    assert sample is not None, "the small demo no longer queues any email"
+    for role in (Role.SCHOOL_STAFF, Role.TRADED_OFFICER):
+        user = session.scalars(select(User).where(User.username == USERS[role])).one()
+        copied = {
+            column.key: getattr(sample, column.key)
+            for column in OutboxMessage.__table__.columns
+            if column.key not in ("id", "key", "message_id")
+        }
+        copied.update(
+            key=f"security-world:{user.username}",
+            message_id=f"<security-world.{user.username}@casework.invalid>",
+            recipient_user_id=user.id,
+            caused_by_user_id=None,
+            to_address=user.email,
+        )
+        session.add(OutboxMessage(**copied))
+    session.flush()
 
 
 def build_security_world(url: str) -> SecurityWorld:
@@ -180,6 +237,7 @@ def build_security_world(url: str) -> SecurityWorld:
     with factory() as session:
         token = _integration(session)
         _inset_day(session)
+        _messages_to_school_roles(session)
         _other_la(session)
         session.commit()
     _court_pack(factory)

@@ -504,7 +504,7 @@ class CaseFormPages(Controller):
                 "penalty-decision",
                 {"reason": "Reason"},
                 "deadlines",
-                "?done=penalty-decision#deadlines",
+                "?done=penalty-decision",
             ),
             submitted,
         )

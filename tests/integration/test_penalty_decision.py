@@ -222,7 +222,7 @@ def test_the_page_form_refuses_a_blank_reason_then_records_the_decision(
         f"/cases/{case_id}/penalty-decision", data={"reason": REASON}, follow_redirects=False
     )
     assert done.status_code == 303
-    assert done.headers["location"] == f"/cases/{case_id}?done=penalty-decision#deadlines"
+    assert done.headers["location"] == f"/cases/{case_id}?done=penalty-decision"
     page = lead.get(done.headers["location"]).text
     assert "Decision recorded: a penalty notice is not being pursued now" in page
     assert "Penalty notice considered: not pursued now, support continues" in page

@@ -40,8 +40,8 @@ class Services:
     clock: Clock
 
 
-def services(request: Request) -> Services:
-    return request.app.state.services
+def services(connection: ASGIConnection) -> Services:
+    return connection.app.state.services
 
 
 def signed_in_user(session: Session, user_id: int) -> User | None:
@@ -87,7 +87,7 @@ def integration_grant(connection: ASGIConnection) -> Grant:
         return known
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    found: Services = connection.app.state.services
+    found = services(connection)
     address = connection.client.host if connection.client else None
     with UnitOfWork(found.session_factory) as checking:
         try:

@@ -16,10 +16,9 @@ from sqlalchemy import select
 from api.deps import unit_of_work
 from api.pages.admin import form_text, form_values
 from api.pages.common import FormError, is_number, me, render, sentence
-from casework.errors import Forbidden, InvalidInput
+from casework.errors import InvalidInput
 from casework.models import School
 from casework.vocabulary import Role
-from workflows.context import Context
 from workflows.tokens import (
     DEFAULT_LIFETIME,
     MAX_LIFETIME,
@@ -36,11 +35,6 @@ FIELDS = {"name": "token-name", "school_ids": "token-school_ids", "days": "token
 CONFIRMATIONS = {"revoked": "The token is revoked: it can no longer push registers"}
 
 
-def _admin(ctx: Context) -> None:
-    if Role(ctx.actor.role) is not Role.ADMIN:
-        raise Forbidden("only administrators manage integration tokens")
-
-
 def _new_page(
     request: Request,
     *,
@@ -49,7 +43,7 @@ def _new_page(
     status: int = 200,
 ) -> Template:
     with unit_of_work(request) as ctx:
-        _admin(ctx)
+        ctx.require_role(Role.ADMIN, doing="manage integration tokens")
         schools = ctx.session.scalars(
             select(School).where(School.la_id == ctx.actor.la_id).order_by(School.name)
         )
@@ -80,7 +74,7 @@ class AdminTokenPages(Controller):
         done: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
         with unit_of_work(request) as ctx:
-            _admin(ctx)
+            ctx.require_role(Role.ADMIN, doing="manage integration tokens")
             now = ctx.now()
             rows = [{"row": t, "live": t.live(now)} for t in list_tokens(ctx)]
             context = {

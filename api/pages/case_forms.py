@@ -28,16 +28,13 @@ from casework import queries
 from casework.errors import Conflict, Forbidden, InvalidInput
 from casework.errors import NotFound as NotFoundError
 from casework.models import ApprovalRequest, Case, Enrolment, Referral, School, User
+from casework.models.deadlines import Deadline
 from casework.vocabulary import Role, Stage, Team, year_group
 from workflows.approvals import decide_approval, request_approval
 from workflows.attachments import MAX_BYTES, AddAttachment, add_attachment, attachments_of
 from workflows.context import Context
-from workflows.penalty_decision import (
-    REASON_MAX,
-    may_decide,
-    open_decision,
-    record_support_continues,
-)
+from workflows.penalty_decision import CLOCK as DECISION_CLOCK
+from workflows.penalty_decision import REASON_MAX, may_decide, record_support_continues
 from workflows.policy import CASEWORK_ROLES, can_hold, may_fire, team_of
 from workflows.responsibility import (
     STATUTORY_REFERRAL_FIELDS,
@@ -224,11 +221,14 @@ def decisions_view(
     }
 
 
-def penalty_decision_view(ctx: Context, case: Case) -> dict[str, Any] | None:
-    """The open "threshold met: decide" deadline, when the user may answer it on this page."""
+def penalty_decision_view(
+    ctx: Context, case: Case, still_open: list[Deadline]
+) -> dict[str, Any] | None:
+    """The open "threshold met: decide" deadline among the case's open deadlines (the page has
+    them already), when the user may answer it on this page."""
     if case.stage == Stage.CLOSED or not may_decide(ctx):
         return None
-    deadline = open_decision(ctx, case)
+    deadline = next((d for d in still_open if d.kind == DECISION_CLOCK), None)
     if deadline is None:
         return None
     return {

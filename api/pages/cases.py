@@ -221,6 +221,7 @@ def case_page(
         referrals = queries.referrals_of(ctx.session, case)
         approvals = queries.approvals_of(ctx.session, case)
         may_record = may_fire(Role(ctx.actor.role), "record_intervention") is None
+        still_open = [d for d, _ in open_deadlines(ctx.session, ctx.scope, case_id=case.id)]
         context = {
             "me": me(ctx),
             "case": summary,
@@ -236,7 +237,7 @@ def case_page(
             "events": [_event(present.event(e)) for e in queries.events(ctx.session, case)],
             "deadlines": [
                 {"due_on": d.due_on, "label": d.label, "rule": d.rule, "status": d.status}
-                for d, _ in open_deadlines(ctx.session, ctx.scope, case_id=case.id)
+                for d in still_open
             ],
             "interventions": [
                 present.intervention(i, superseded)
@@ -269,7 +270,7 @@ def case_page(
             "documents": documents_view(ctx, case),
             "handover": handover_view(ctx, case),
             "decisions": decisions_view(ctx, case, approvals, referrals),
-            "penalty_decision": penalty_decision_view(ctx, case),
+            "penalty_decision": penalty_decision_view(ctx, case, still_open),
             "done": CASE_DONE.get(done, "") if not errors else "",
             # Statutory officers and managers only: the rest never see that a pack exists.
             "court_packs": [
